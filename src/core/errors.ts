@@ -1,0 +1,33 @@
+/**
+ * Errors a user can cause. They carry a stable code and a one-line message that names the culprit;
+ * front ends decide how to show them (the CLI prints the message without a stack).
+ */
+export type ErrorCode =
+  | 'USAGE' // a request that makes no sense (bad option value, missing argument)
+  | 'MODEL_NOT_FOUND' // no such directory / repo / alias
+  | 'MODEL_FILE_MISSING' // a required file of a model directory is absent
+  | 'MODEL_INVALID' // a model file exists but is corrupt or has the wrong interface
+  | 'IMAGE_NOT_FOUND' // image path does not exist or is a directory
+  | 'IMAGE_INVALID' // bytes that are not a decodable image (truncated, empty, unknown format)
+  | 'IMAGE_TOO_LARGE' // decompression bomb or over the byte cap
+  | 'PROMPT_INVALID' // placeholder / image count mismatch and similar
+  | 'CONTEXT_OVERFLOW' // prompt longer than the model's context
+  | 'NETWORK' // could not reach a server, timeout, HTTP error
+  | 'HUB_AUTH' // 401/403 from the Hub (gated or private)
+  | 'HUB_NOT_FOUND' // 404 from the Hub
+  | 'OFFLINE' // offline mode and the cache lacks a file
+  | 'INTEGRITY' // a download does not match its checksum / size
+  | 'ABORTED'; // cancelled by the caller (AbortSignal)
+
+export class SmolVLMError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SmolVLMError';
+    this.code = code;
+  }
+}
+
+export function isSmolVLMError(error: unknown): error is SmolVLMError {
+  return error instanceof SmolVLMError;
+}
