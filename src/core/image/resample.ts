@@ -1,0 +1,256 @@
+/**
+ * Lanczos (a = 3) resampling that reproduces Pillow's `Image.resize(..., Image.LANCZOS)` on 8-bit images
+ * bit for bit: two separable passes (horizontal first), the filter widened by the downscale factor,
+ * weights normalised per output sample and then turned into fixed point, 8-bit clipping after each pass,
+ * and a pass skipped when its dimension does not change. RGBA is resized premultiplied, as Pillow does
+ * (RGBA -> RGBa -> resize -> RGBA, with Pillow's integer rounding).
+ */
+import type { RawImage } from './types.js';
+
+const FIXED_BITS = 22; // 32 bits - 8 bits of sample - 2 bits of headroom for lobes over/under 1
+const FIXED_ONE = 1 << FIXED_BITS;
+const FIXED_HALF = 1 << (FIXED_BITS - 1);
+const LANCZOS_LOBES = 3;
+
+/** Per output sample: the first source index, how many source samples it reads, and their weights. */
+interface TapTable {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Int32Array;
+  stride: number;
+}
+
+function sinc(x: number): number {
+  if (x === 0) return 1;
+  const px = x * Math.PI;
+  return Math.sin(px) / px;
+}
+
+function lanczos(x: number): number {
+  return x >= -LANCZOS_LOBES && x < LANCZOS_LOBES ? sinc(x) * sinc(x / LANCZOS_LOBES) : 0;
+}
+
+function buildTaps(inSize: number, outSize: number): TapTable {
+  const scale = inSize / outSize;
+  const filterScale = scale < 1 ? 1 : scale;
+  const support = LANCZOS_LOBES * filterScale;
+  const stride = Math.ceil(support) * 2 + 1;
+  const invFilterScale = 1 / filterScale;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Int32Array(outSize * stride);
+  const raw = new Float64Array(stride);
+  for (let i = 0; i < outSize; i++) {
+    const center = (i + 0.5) * scale;
+    // Math.trunc mirrors C's (int) cast; the +0.5 is Pillow's rounding of the window ends.
+    let lo = Math.trunc(center - support + 0.5);
+    if (lo < 0) lo = 0;
+    let hi = Math.trunc(center + support + 0.5);
+    if (hi > inSize) hi = inSize;
+    const n = hi - lo;
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const w = lanczos((j + lo - center + 0.5) * invFilterScale);
+      raw[j] = w;
+      sum += w;
+    }
+    const base = i * stride;
+    for (let j = 0; j < n; j++) {
+      const k = sum !== 0 ? raw[j]! / sum : raw[j]!;
+      weights[base + j] = k < 0 ? Math.trunc(-0.5 + k * FIXED_ONE) : Math.trunc(0.5 + k * FIXED_ONE);
+    }
+    start[i] = lo;
+    count[i] = n;
+  }
+  return { start, count, weights, stride };
+}
+
+/**
+ * Horizontal pass over source rows [firstRow, firstRow + rows). Writing into a Uint8ClampedArray
+ * gives the 0..255 clip of the fixed-point sum for free (the sum is an integer after the shift).
+ */
+function resampleRows(
+  src: Uint8Array,
+  srcWidth: number,
+  channels: number,
+  firstRow: number,
+  rows: number,
+  outWidth: number,
+  taps: TapTable,
+): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(outWidth * rows * channels);
+  const { start, count, weights, stride } = taps;
+  const srcRowLen = srcWidth * channels;
+  let d = 0;
+  if (channels === 3) {
+    for (let y = 0; y < rows; y++) {
+      const rowBase = (firstRow + y) * srcRowLen;
+      for (let x = 0; x < outWidth; x++) {
+        const n = count[x]!;
+        const kBase = x * stride;
+        let p = rowBase + start[x]! * 3;
+        let s0 = FIXED_HALF;
+        let s1 = FIXED_HALF;
+        let s2 = FIXED_HALF;
+        for (let j = 0; j < n; j++) {
+          const k = weights[kBase + j]!;
+          s0 += src[p]! * k;
+          s1 += src[p + 1]! * k;
+          s2 += src[p + 2]! * k;
+          p += 3;
+        }
+        out[d] = s0 >> FIXED_BITS;
+        out[d + 1] = s1 >> FIXED_BITS;
+        out[d + 2] = s2 >> FIXED_BITS;
+        d += 3;
+      }
+    }
+  } else if (channels === 4) {
+    for (let y = 0; y < rows; y++) {
+      const rowBase = (firstRow + y) * srcRowLen;
+      for (let x = 0; x < outWidth; x++) {
+        const n = count[x]!;
+        const kBase = x * stride;
+        let p = rowBase + start[x]! * 4;
+        let s0 = FIXED_HALF;
+        let s1 = FIXED_HALF;
+        let s2 = FIXED_HALF;
+        let s3 = FIXED_HALF;
+        for (let j = 0; j < n; j++) {
+          const k = weights[kBase + j]!;
+          s0 += src[p]! * k;
+          s1 += src[p + 1]! * k;
+          s2 += src[p + 2]! * k;
+          s3 += src[p + 3]! * k;
+          p += 4;
+        }
+        out[d] = s0 >> FIXED_BITS;
+        out[d + 1] = s1 >> FIXED_BITS;
+        out[d + 2] = s2 >> FIXED_BITS;
+        out[d + 3] = s3 >> FIXED_BITS;
+        d += 4;
+      }
+    }
+  } else {
+    for (let y = 0; y < rows; y++) {
+      const rowBase = (firstRow + y) * srcRowLen;
+      for (let x = 0; x < outWidth; x++) {
+        const n = count[x]!;
+        const kBase = x * stride;
+        for (let c = 0; c < channels; c++) {
+          let p = rowBase + start[x]! * channels + c;
+          let s = FIXED_HALF;
+          for (let j = 0; j < n; j++) {
+            s += src[p]! * weights[kBase + j]!;
+            p += channels;
+          }
+          out[d++] = s >> FIXED_BITS;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Vertical pass: each output row is a weighted sum of whole source rows (row-at-a-time for locality). */
+function resampleColumns(
+  src: ArrayLike<number>,
+  rowLen: number,
+  outHeight: number,
+  taps: TapTable,
+  rowOffset: number,
+): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(rowLen * outHeight);
+  const acc = new Int32Array(rowLen);
+  const { start, count, weights, stride } = taps;
+  for (let y = 0; y < outHeight; y++) {
+    acc.fill(FIXED_HALF);
+    const n = count[y]!;
+    const kBase = y * stride;
+    const first = start[y]! - rowOffset;
+    for (let j = 0; j < n; j++) {
+      const k = weights[kBase + j]!;
+      const base = (first + j) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] += src[base + i]! * k;
+    }
+    const o = y * rowLen;
+    for (let i = 0; i < rowLen; i++) out[o + i] = acc[i]! >> FIXED_BITS;
+  }
+  return out;
+}
+
+/** Separable resize of interleaved 8-bit samples (any channel count), as Pillow's 8-bit resampler. */
+export function resampleInterleaved(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  outWidth: number,
+  outHeight: number,
+): Uint8Array {
+  const needHorizontal = outWidth !== width;
+  const needVertical = outHeight !== height;
+  if (!needHorizontal && !needVertical) return data.slice();
+
+  const vTaps = needVertical ? buildTaps(height, outHeight) : undefined;
+  let current: Uint8Array | Uint8ClampedArray = data;
+  let rowOffset = 0;
+  if (needHorizontal) {
+    // Only the source rows the vertical pass will read.
+    let firstRow = 0;
+    let lastRow = height;
+    if (vTaps) {
+      firstRow = vTaps.start[0]!;
+      lastRow = vTaps.start[outHeight - 1]! + vTaps.count[outHeight - 1]!;
+    }
+    current = resampleRows(data, width, channels, firstRow, lastRow - firstRow, outWidth, buildTaps(width, outWidth));
+    rowOffset = firstRow;
+  }
+  if (vTaps) current = resampleColumns(current, outWidth * channels, outHeight, vTaps, rowOffset);
+  return new Uint8Array(current.buffer, current.byteOffset, current.length);
+}
+
+/** Pillow's RGBA -> RGBa: c * a / 255 rounded with its shift trick. In place. */
+function premultiplyAlpha(data: Uint8Array): void {
+  for (let i = 0; i < data.length; i += 4) {
+    const a = data[i + 3]!;
+    for (let c = 0; c < 3; c++) {
+      const t = data[i + c]! * a + 128;
+      data[i + c] = ((t >> 8) + t) >> 8;
+    }
+  }
+}
+
+/** Pillow's RGBa -> RGBA: floor(255 * c / a) clipped, alpha 0 and 255 left alone. In place. */
+function unpremultiplyAlpha(data: Uint8Array): void {
+  for (let i = 0; i < data.length; i += 4) {
+    const a = data[i + 3]!;
+    if (a === 0 || a === 255) continue;
+    for (let c = 0; c < 3; c++) {
+      const v = Math.floor((255 * data[i + c]!) / a);
+      data[i + c] = v > 255 ? 255 : v;
+    }
+  }
+}
+
+function checkSize(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`resizeLanczos: ${name} must be a positive integer, got ${value}`);
+}
+
+/** Resize like Pillow's `Image.resize((width, height), Image.LANCZOS)`; the same size returns a copy. */
+export function resizeLanczos(image: RawImage, width: number, height: number): RawImage {
+  checkSize('width', width);
+  checkSize('height', height);
+  const { channels } = image;
+  if (width === image.width && height === image.height) {
+    return { width, height, channels, data: image.data.slice() };
+  }
+  let src = image.data;
+  if (channels === 4) {
+    src = image.data.slice();
+    premultiplyAlpha(src);
+  }
+  const data = resampleInterleaved(src, image.width, image.height, channels, width, height);
+  if (channels === 4) unpremultiplyAlpha(data);
+  return { width, height, channels, data };
+}
