@@ -1,0 +1,131 @@
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { SmolVLMError } from './errors.js';
+import {
+  createSession,
+  floatTensor,
+  floatTypeOf,
+  inputMetadata,
+  int64Tensor,
+  outputMetadata,
+  requireIO,
+  tensorToFloat32,
+  type FloatType,
+  type RuntimeOptions,
+} from './runtime.js';
+
+/**
+ * The decoder's key/value cache: one tensor per `past_key_values.{i}.{key|value}` input, all with the
+ * sequence length `length`. Tensors go from one step's outputs to the next step's inputs as they are.
+ */
+export class KvCache {
+  constructor(
+    readonly tensors: Map<string, ort.Tensor>,
+    public length: number,
+  ) {}
+}
+
+/** decoder_model_merged: the language model with KV cache; shapes and types come from its metadata. */
+export class Decoder {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly kvType: FloatType;
+  readonly embedsType: FloatType;
+  readonly hiddenSize: number;
+  readonly #pastNames: string[];
+  readonly #presentNames: string[];
+  readonly #hasUseCacheBranch: boolean;
+  readonly #hasLogitsToKeep: boolean;
+  #ones = new BigInt64Array(0);
+
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly file: string,
+  ) {
+    requireIO(session, file, ['inputs_embeds', 'attention_mask', 'position_ids'], ['logits']);
+    this.#pastNames = session.inputNames.filter((n) => n.startsWith('past_key_values.'));
+    this.layers = this.#pastNames.filter((n) => n.endsWith('.key')).length;
+    if (this.layers === 0) {
+      throw new SmolVLMError('MODEL_INVALID', `${path.basename(file)} has no past_key_values inputs (not a merged decoder with KV cache)`);
+    }
+    this.#presentNames = this.#pastNames.map((n) => n.replace('past_key_values.', 'present.'));
+    requireIO(session, file, [], this.#presentNames);
+    const kvMeta = inputMetadata(session, this.#pastNames[0]!);
+    const shape = kvMeta?.shape ?? [];
+    const kvHeads = shape[1];
+    const headDim = shape[3];
+    if (typeof kvHeads !== 'number' || typeof headDim !== 'number') {
+      throw new SmolVLMError('MODEL_INVALID', `${path.basename(file)}: cannot read KV heads and head size from ${kvMeta?.name}`);
+    }
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.kvType = floatTypeOf(kvMeta, file);
+    const embedsMeta = inputMetadata(session, 'inputs_embeds');
+    this.embedsType = floatTypeOf(embedsMeta, file);
+    const hidden = embedsMeta?.shape?.at(-1);
+    if (typeof hidden !== 'number') throw new SmolVLMError('MODEL_INVALID', `${path.basename(file)}: inputs_embeds has no fixed hidden size`);
+    this.hiddenSize = hidden;
+    floatTypeOf(outputMetadata(session, 'logits'), file);
+    this.#hasUseCacheBranch = session.inputNames.includes('use_cache_branch');
+    this.#hasLogitsToKeep = session.inputNames.includes('num_logits_to_keep');
+  }
+
+  static async load(file: string, options?: RuntimeOptions): Promise<Decoder> {
+    return new Decoder(await createSession(file, options), file);
+  }
+
+  emptyCache(): KvCache {
+    const dims = [1, this.kvHeads, 0, this.headDim];
+    const empty = () => (this.kvType === 'float32' ? new ort.Tensor('float32', new Float32Array(0), dims) : new ort.Tensor('float16', new Uint16Array(0), dims));
+    return new KvCache(new Map(this.#pastNames.map((n) => [n, empty()])), 0);
+  }
+
+  /**
+   * Runs `seqLen` new positions (embeddings `[seqLen * hidden]`) after the cache, which is advanced in
+   * place. Returns the logits of the last position, or of every new position with `allLogits`.
+   */
+  async forward(embeds: Float32Array, seqLen: number, cache: KvCache, allLogits = false): Promise<Float32Array> {
+    const past = cache.length;
+    const total = past + seqLen;
+    const positions = new BigInt64Array(seqLen);
+    for (let i = 0; i < seqLen; i++) positions[i] = BigInt(past + i);
+    const feeds: Record<string, ort.Tensor> = {
+      inputs_embeds: floatTensor(this.embedsType, embeds, [1, seqLen, this.hiddenSize]),
+      attention_mask: int64Tensor(this.#attentionMask(total), [1, total]),
+      position_ids: int64Tensor(positions, [1, seqLen]),
+    };
+    for (const [name, tensor] of cache.tensors) feeds[name] = tensor;
+    if (this.#hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([past > 0 ? 1 : 0]), [1]);
+    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', new BigInt64Array([allLogits ? 0n : 1n]), []);
+    const outputs = await this.session.run(feeds);
+    for (let i = 0; i < this.#pastNames.length; i++) cache.tensors.set(this.#pastNames[i]!, outputs[this.#presentNames[i]!]!);
+    cache.length = total;
+    const logits = outputs.logits!;
+    const vocab = logits.dims.at(-1)!;
+    const rows = logits.dims.at(-2)!;
+    const values = tensorToFloat32(logits);
+    if (allLogits) return values;
+    return values.slice((rows - 1) * vocab, rows * vocab);
+  }
+
+  /** A cache cut back to its first `length` positions (copies; used to rewind a conversation). */
+  truncate(cache: KvCache, length: number): KvCache {
+    if (length >= cache.length) return cache;
+    const tensors = new Map<string, ort.Tensor>();
+    for (const [name, tensor] of cache.tensors) {
+      const src = tensor.data as Float32Array | Uint16Array;
+      const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(this.kvHeads * length * this.headDim);
+      const rowFrom = cache.length * this.headDim;
+      const rowTo = length * this.headDim;
+      for (let h = 0; h < this.kvHeads; h++) dst.set(src.subarray(h * rowFrom, h * rowFrom + rowTo), h * rowTo);
+      tensors.set(name, new ort.Tensor(tensor.type as 'float32', dst as Float32Array, [1, this.kvHeads, length, this.headDim]));
+    }
+    return new KvCache(tensors, length);
+  }
+
+  #attentionMask(length: number): BigInt64Array {
+    if (this.#ones.length < length) this.#ones = new BigInt64Array(Math.max(length, this.#ones.length * 2, 256)).fill(1n);
+    return this.#ones.subarray(0, length);
+  }
+}

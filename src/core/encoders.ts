@@ -1,0 +1,77 @@
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { SmolVLMError } from './errors.js';
+import {
+  createSession,
+  floatTensor,
+  floatTypeOf,
+  inputMetadata,
+  int64Tensor,
+  outputMetadata,
+  requireIO,
+  tensorToFloat32,
+  type FloatType,
+  type RuntimeOptions,
+} from './runtime.js';
+
+/** embed_tokens: token ids to input embeddings. */
+export class TokenEmbedder {
+  readonly hiddenSize: number;
+
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly file: string,
+  ) {
+    requireIO(session, file, ['input_ids'], ['inputs_embeds']);
+    floatTypeOf(outputMetadata(session, 'inputs_embeds'), file);
+    const hidden = outputMetadata(session, 'inputs_embeds')?.shape?.at(-1);
+    if (typeof hidden !== 'number') throw new SmolVLMError('MODEL_INVALID', `${path.basename(file)}: inputs_embeds has no fixed hidden size`);
+    this.hiddenSize = hidden;
+  }
+
+  static async load(file: string, options?: RuntimeOptions): Promise<TokenEmbedder> {
+    return new TokenEmbedder(await createSession(file, options), file);
+  }
+
+  /** Embeddings `[ids.length * hidden]` as float32. */
+  async embed(ids: readonly number[]): Promise<Float32Array> {
+    const values = BigInt64Array.from(ids, (id) => BigInt(id));
+    const outputs = await this.session.run({ input_ids: int64Tensor(values, [1, ids.length]) });
+    const embeds = tensorToFloat32(outputs.inputs_embeds!);
+    return embeds;
+  }
+}
+
+/** vision_encoder: image tiles to image features (SigLIP + pixel shuffle + projection, inside the graph). */
+export class VisionEncoder {
+  readonly tileSize: number;
+  readonly pixelType: FloatType;
+
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly file: string,
+  ) {
+    requireIO(session, file, ['pixel_values', 'pixel_attention_mask'], ['image_features']);
+    const meta = inputMetadata(session, 'pixel_values');
+    this.pixelType = floatTypeOf(meta, file);
+    const size = meta?.shape?.at(-1);
+    this.tileSize = typeof size === 'number' ? size : 0;
+  }
+
+  static async load(file: string, options?: RuntimeOptions): Promise<VisionEncoder> {
+    return new VisionEncoder(await createSession(file, options), file);
+  }
+
+  /** Features `[tiles * imageSeqLen * hidden]` for `tiles` tiles of `tileSize`² pixels in one call. */
+  async encode(pixelValues: Float32Array, tiles: number, tileSize: number): Promise<Float32Array> {
+    if (this.tileSize !== 0 && this.tileSize !== tileSize) {
+      throw new SmolVLMError('MODEL_INVALID', `${path.basename(this.file)} expects ${this.tileSize} px tiles, the preprocessor made ${tileSize} px`);
+    }
+    const mask = new Uint8Array(tiles * tileSize * tileSize).fill(1);
+    const outputs = await this.session.run({
+      pixel_values: floatTensor(this.pixelType, pixelValues, [1, tiles, 3, tileSize, tileSize]),
+      pixel_attention_mask: new ort.Tensor('bool', mask, [1, tiles, tileSize, tileSize]),
+    });
+    return tensorToFloat32(outputs.image_features!);
+  }
+}

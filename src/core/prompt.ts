@@ -1,0 +1,85 @@
+import { Template } from '@huggingface/jinja';
+import { SmolVLMError } from './errors.js';
+import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-config.js';
+
+export type Role = 'system' | 'user' | 'assistant';
+
+/** An image in a message: a path, URL, `data:` URI or `-` (stdin), raw encoded bytes, or an already prepared image. */
+export type ImageInput = string | Uint8Array | { readonly prepared: true };
+
+export type ContentPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput };
+
+export interface ChatMessage {
+  role: Role;
+  content: string | ContentPart[];
+}
+
+/** A prepared image's grid: `rows = cols = 0` means a single tile (no splitting). */
+export interface ImageGrid {
+  rows: number;
+  cols: number;
+}
+
+export function contentParts(message: ChatMessage): ContentPart[] {
+  return typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
+}
+
+/** The images of a conversation in prompt order. */
+export function messageImages(messages: readonly ChatMessage[]): ImageInput[] {
+  return messages.flatMap((m) => contentParts(m).flatMap((p) => (p.type === 'image' ? [p.image] : [])));
+}
+
+/** Renders messages with the model's own chat template (Jinja, as transformers renders it). */
+export class ChatTemplate {
+  readonly #template: Template;
+
+  constructor(source: string) {
+    this.#template = new Template(source);
+  }
+
+  render(messages: readonly ChatMessage[], addGenerationPrompt = true): string {
+    for (const message of messages) {
+      for (const part of contentParts(message)) {
+        if (part.type === 'text' && part.text.includes(IMAGE_TOKEN)) {
+          throw new SmolVLMError('PROMPT_INVALID', `message text must not contain the literal ${IMAGE_TOKEN} token; pass images as image parts`);
+        }
+      }
+    }
+    const templateMessages = messages.map((m) => ({
+      role: m.role,
+      content: contentParts(m).map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: 'image' })),
+    }));
+    return this.#template.render({ messages: templateMessages, add_generation_prompt: addGenerationPrompt });
+  }
+}
+
+/** The token layout that stands for one image: row-major tiles, then the global image (spec §4.2). */
+export function imagePromptString(grid: ImageGrid, imageSeqLen: number): string {
+  const imageTokens = IMAGE_TOKEN.repeat(imageSeqLen);
+  const globalBlock = `${FAKE_IMAGE_TOKEN}${GLOBAL_IMAGE_TOKEN}${imageTokens}${FAKE_IMAGE_TOKEN}`;
+  if (grid.rows === 0 && grid.cols === 0) return globalBlock;
+  let text = '';
+  for (let r = 1; r <= grid.rows; r++) {
+    for (let c = 1; c <= grid.cols; c++) text += `${FAKE_IMAGE_TOKEN}<row_${r}_col_${c}>${imageTokens}`;
+    text += '\n';
+  }
+  return `${text}\n${globalBlock}`;
+}
+
+/** Replaces the i-th `<image>` placeholder with the layout of the i-th image. */
+export function expandImagePlaceholders(prompt: string, grids: readonly ImageGrid[], imageSeqLen: number): string {
+  const pieces = prompt.split(IMAGE_TOKEN);
+  const placeholders = pieces.length - 1;
+  if (placeholders !== grids.length) {
+    throw new SmolVLMError('PROMPT_INVALID', `the prompt has ${placeholders} image placeholder(s) but ${grids.length} image(s) were given`);
+  }
+  let text = pieces[0]!;
+  for (let i = 0; i < grids.length; i++) text += imagePromptString(grids[i]!, imageSeqLen) + pieces[i + 1]!;
+  return text;
+}
+
+/** Number of tokens one image adds, for showing what an image costs before running it. */
+export function imageTokenCount(grid: ImageGrid, imageSeqLen: number): number {
+  const tiles = grid.rows * grid.cols;
+  return grid.rows === 0 && grid.cols === 0 ? imageSeqLen + 3 : tiles * (imageSeqLen + 2) + grid.rows + imageSeqLen + 3;
+}

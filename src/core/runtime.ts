@@ -1,0 +1,75 @@
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { SmolVLMError } from './errors.js';
+import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
+
+export interface RuntimeOptions {
+  /** Intra-op threads per session; default: the number of CPU cores ONNX Runtime would use. */
+  threads?: number;
+}
+
+export type FloatType = 'float32' | 'float16';
+
+export function defaultThreadCount(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+/** Creates a session from a file path (so external data beside it resolves), with a clear error naming the file. */
+export async function createSession(file: string, options: RuntimeOptions = {}): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(file, {
+      intraOpNumThreads: options.threads ?? defaultThreadCount(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    });
+  } catch (error) {
+    const reason = String((error as Error).message ?? error).split('\n')[0];
+    throw new SmolVLMError('MODEL_INVALID', `cannot load ${path.basename(file)} (${file}): ${reason}`, { cause: error });
+  }
+}
+
+type Metadata = { name: string; isTensor: boolean; type?: string; shape?: readonly (number | string)[] };
+
+export function inputMetadata(session: ort.InferenceSession, name: string): Metadata | undefined {
+  return (session.inputMetadata as readonly Metadata[]).find((m) => m.name === name);
+}
+
+export function outputMetadata(session: ort.InferenceSession, name: string): Metadata | undefined {
+  return (session.outputMetadata as readonly Metadata[]).find((m) => m.name === name);
+}
+
+export function requireIO(session: ort.InferenceSession, file: string, inputs: string[], outputs: string[]): void {
+  const missing = [
+    ...inputs.filter((n) => !session.inputNames.includes(n)).map((n) => `input ${n}`),
+    ...outputs.filter((n) => !session.outputNames.includes(n)).map((n) => `output ${n}`),
+  ];
+  if (missing.length > 0) {
+    throw new SmolVLMError('MODEL_INVALID', `${path.basename(file)} does not have the SmolVLM interface (no ${missing.join(', ')})`);
+  }
+}
+
+export function floatTypeOf(meta: Metadata | undefined, file: string): FloatType {
+  const type = meta?.type ?? 'float32';
+  if (type !== 'float32' && type !== 'float16') {
+    throw new SmolVLMError('MODEL_INVALID', `${path.basename(file)}: ${meta?.name} has unsupported element type ${type}`);
+  }
+  return type;
+}
+
+/** A float32 array as a tensor of the element type a session expects. */
+export function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
+  return type === 'float32' ? new ort.Tensor('float32', data, dims) : new ort.Tensor('float16', float32ArrayToFloat16(data), dims);
+}
+
+/** A float tensor's values as float32 (a view when it already is float32). */
+export function tensorToFloat32(tensor: ort.Tensor): Float32Array {
+  if (tensor.type === 'float32') return tensor.data as Float32Array;
+  if (tensor.type === 'float16') return float16ArrayToFloat32(tensor.data as unknown as Uint16Array);
+  throw new Error(`expected a float tensor, got ${tensor.type}`);
+}
+
+export function int64Tensor(values: BigInt64Array, dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('int64', values, dims);
+}

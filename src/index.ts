@@ -1,0 +1,19 @@
+export { SmolVLM, DEFAULT_DTYPE_PREFERENCE, isPreparedImage } from './core/model.js';
+export type {
+  LoadOptions,
+  ImageOptions,
+  PreparedImage,
+  GenerateRequest,
+  GenerationResult,
+  Usage,
+  ImageUsage,
+  Timings,
+  TokenizedPrompt,
+} from './core/model.js';
+export type { ChatMessage, ContentPart, ImageInput, Role } from './core/prompt.js';
+export type { SamplingOptions } from './core/sampling.js';
+export type { FinishReason } from './core/generate.js';
+export { PromptCache } from './core/prompt-cache.js';
+export { TextStream } from './core/stream.js';
+export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';
+export { DTYPES, DTYPE_SUFFIXES, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-dir.js';
