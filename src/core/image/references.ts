@@ -208,7 +208,9 @@ interface Resolution {
 async function resolveToken(raw: string, options: PathResolveOptions): Promise<Resolution> {
   let looksLike: string | undefined;
   let looksLikeSpan: [number, number] | undefined;
+  // Prefer the most trimmed spelling when reporting a missing image: "holiday.jpg", not "(holiday.jpg".
   for (const [s, e] of candidateSpans(raw)) {
+    let spanLooksLike = false;
     for (const value of candidateValues(raw.slice(s, e))) {
       if (value === '' || isRemoteUrl(value)) continue;
       let absolute: string;
@@ -220,7 +222,8 @@ async function resolveToken(raw: string, options: PathResolveOptions): Promise<R
       const name = isFileUrl(value) ? absolute : value;
       if (!hasImageExtension(name)) continue;
       if (await isFile(absolute)) return { resolved: absolute, span: [s, e] };
-      if (looksLike === undefined) {
+      if (!spanLooksLike) {
+        spanLooksLike = true;
         looksLike = value;
         looksLikeSpan = [s, e];
       }
