@@ -85,17 +85,17 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
     );
   }
 
-  const grey = meta.space === 'b-w' || meta.space === 'grey16';
   const sixteenBit = meta.depth === 'ushort';
   const cmyk = meta.space === 'cmyk';
 
   try {
     // CMYK has no meaningful "stored RGB"; let libvips convert it through its (embedded or generic) profile.
     const pipeline = sharp(bytes, { ...base, ignoreIcc: !cmyk });
+    // Grey (with or without alpha) is widened to RGB(A) by libvips by replicating the sample.
     if (sixteenBit) {
-      pipeline.toColourspace(grey ? 'grey16' : 'rgb16').raw({ depth: 'ushort' });
+      pipeline.toColourspace('rgb16').raw({ depth: 'ushort' });
     } else {
-      pipeline.toColourspace(grey ? 'b-w' : 'srgb').raw();
+      pipeline.toColourspace('srgb').raw();
     }
     const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
     const pixels = info.width * info.height;
