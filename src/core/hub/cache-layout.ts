@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { isCommitSha } from './refs.js';
+
+/** `models--org--name` (huggingface_hub repo_folder_name). */
+export function repoFolderName(repo: string): string {
+  return `models--${repo.split('/').join('--')}`;
+}
+
+/** `models--org--name` -> `org/name`, or undefined for anything else (datasets, spaces, stray files). */
+export function repoFromFolderName(folder: string): string | undefined {
+  if (!folder.startsWith('models--')) return undefined;
+  const parts = folder.slice('models--'.length).split('--');
+  return parts.length >= 1 && parts.every((p) => p !== '') ? parts.join('/') : undefined;
+}
+
+/** Paths of one repo inside a huggingface_hub cache root. */
+export class RepoCache {
+  readonly dir: string;
+  readonly blobsDir: string;
+  readonly locksDir: string;
+
+  constructor(
+    readonly root: string,
+    readonly repo: string,
+  ) {
+    this.dir = path.join(root, repoFolderName(repo));
+    this.blobsDir = path.join(this.dir, 'blobs');
+    this.locksDir = path.join(root, '.locks', repoFolderName(repo));
+  }
+
+  blobPath(etag: string): string {
+    return path.join(this.blobsDir, etag);
+  }
+  incompletePath(etag: string): string {
+    return path.join(this.blobsDir, `${etag}.incomplete`);
+  }
+  lockPath(etag: string): string {
+    return path.join(this.locksDir, `${etag}.lock`);
+  }
+  snapshotDir(commit: string): string {
+    return path.join(this.dir, 'snapshots', commit);
+  }
+  snapshotFile(commit: string, file: string): string {
+    return path.join(this.snapshotDir(commit), ...file.split('/'));
+  }
+  refPath(revision: string): string {
+    return path.join(this.dir, 'refs', ...revision.split('/'));
+  }
+  noExistPath(commit: string, file: string): string {
+    return path.join(this.dir, '.no_exist', commit, ...file.split('/'));
+  }
+  /** Scratch files live in the repo folder itself, where cache scanners never look. */
+  tempPath(kind: string): string {
+    return path.join(this.dir, `.${kind}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  }
+}
+
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The commit a revision points at: the revision itself when it is a sha, else `refs/<revision>`. */
+export async function resolveCachedRevision(cache: RepoCache, revision: string): Promise<string | undefined> {
+  if (isCommitSha(revision)) return revision;
+  try {
+    const commit = (await fs.readFile(cache.refPath(revision), 'utf8')).trim();
+    return isCommitSha(commit) ? commit : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes `refs/<revision>` atomically (tmp + rename), as the bare sha without a newline. */
+export async function writeRef(cache: RepoCache, revision: string, commit: string): Promise<void> {
+  if (revision === commit) return;
+  const target = cache.refPath(revision);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const tmp = cache.tempPath('ref');
+  await fs.writeFile(tmp, commit);
+  try {
+    await fs.rename(tmp, target);
+  } catch (error) {
+    await fs.rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** True when the snapshot entry exists and leads to a regular file (a symlink to a present blob). */
+export async function isInSnapshot(cache: RepoCache, commit: string, file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(cache.snapshotFile(commit, file))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export async function hasNoExistMarker(cache: RepoCache, commit: string, file: string): Promise<boolean> {
+  return pathExists(cache.noExistPath(commit, file));
+}
+
+export async function writeNoExistMarker(cache: RepoCache, commit: string, file: string): Promise<void> {
+  const marker = cache.noExistPath(commit, file);
+  await fs.mkdir(path.dirname(marker), { recursive: true });
+  await fs.writeFile(marker, '');
+}
+
+/**
+ * Points `snapshots/<commit>/<file>` at `blobs/<etag>` with a relative symlink (replacing a stale entry atomically).
+ * Where symlinks are not allowed (Windows without developer mode) the blob is copied instead.
+ */
+export async function linkIntoSnapshot(cache: RepoCache, commit: string, file: string, etag: string): Promise<void> {
+  const linkPath = cache.snapshotFile(commit, file);
+  const blob = cache.blobPath(etag);
+  await fs.mkdir(path.dirname(linkPath), { recursive: true });
+  const target = path.relative(path.dirname(linkPath), blob);
+  try {
+    await fs.symlink(target, linkPath);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EACCES') {
+      if (await pathExists(linkPath)) return;
+      await fs.copyFile(blob, linkPath);
+      return;
+    }
+    if (code !== 'EEXIST') throw error;
+  }
+  try {
+    if ((await fs.readlink(linkPath)) === target) return;
+  } catch {
+    // a regular file (copy fallback or another tool): replaced below like a stale link
+  }
+  const tmp = cache.tempPath('link');
+  await fs.symlink(target, tmp);
+  try {
+    await fs.rename(tmp, linkPath);
+  } catch (error) {
+    await fs.rm(tmp, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,296 @@
+import { SmolVLMError } from '../errors.js';
+import { formatRef } from './refs.js';
+
+export interface RetryOptions {
+  /** Further attempts after the first, for 5xx/429 answers and network errors (default 4). */
+  retries?: number;
+  /** First backoff delay; doubled each attempt with jitter (default 500 ms). */
+  minDelayMs?: number;
+  /** Cap of one backoff delay (default 8000 ms). */
+  maxDelayMs?: number;
+}
+
+export interface HttpContext {
+  endpoint: string;
+  token?: string;
+  /** Where the token came from, for error messages (never the token itself). */
+  tokenSource?: string;
+  fetch: typeof fetch;
+  signal?: AbortSignal;
+  retry: Required<RetryOptions>;
+  metadataTimeoutMs: number;
+  /** A download receiving no byte for this long is aborted and resumed. */
+  downloadTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY: Required<RetryOptions> = { retries: 4, minDelayMs: 500, maxDelayMs: 8000 };
+
+/** A failure worth retrying (connection reset, timeout, 5xx, 429). */
+export class TransientError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function abortedError(signal: AbortSignal | undefined): SmolVLMError {
+  const reason: unknown = signal?.reason;
+  return new SmolVLMError('ABORTED', 'download cancelled', reason instanceof Error ? { cause: reason } : undefined);
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortedError(signal);
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortedError(signal));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortedError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function backoffDelay(attempt: number, retry: Required<RetryOptions>): number {
+  const base = Math.min(retry.maxDelayMs, retry.minDelayMs * 2 ** attempt);
+  return Math.round(base * (0.5 + Math.random() / 2));
+}
+
+/** The bearer token goes to the endpoint's own origin only, never to a CDN a redirect points to. */
+export function authHeaders(ctx: HttpContext, url: string): Record<string, string> {
+  if (!ctx.token) return {};
+  return new URL(url).origin === new URL(ctx.endpoint).origin ? { Authorization: `Bearer ${ctx.token}` } : {};
+}
+
+export function resolveUrl(ctx: HttpContext, repo: string, revision: string, file: string): string {
+  return `${ctx.endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function describeNetworkError(error: unknown): string {
+  let e: unknown = error;
+  for (let i = 0; i < 4 && e instanceof Error; i++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) return code;
+    e = e.cause;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export interface TimedResponse {
+  res: Response;
+  /** Restarts the idle timer (call on every chunk). */
+  touch(): void;
+  /** Stops the timer. */
+  done(): void;
+}
+
+/**
+ * One fetch with an idle timeout that also covers reading the body (touch() on progress). Network failures and
+ * timeouts become TransientError; the caller's abort becomes SmolVLMError ABORTED.
+ */
+export async function timedFetch(ctx: HttpContext, url: string, init: RequestInit, timeoutMs: number): Promise<TimedResponse> {
+  throwIfAborted(ctx.signal);
+  const timeout = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const touch = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => timeout.abort(new TransientError(`no data for ${timeoutMs} ms`)), timeoutMs).unref();
+  };
+  const done = (): void => clearTimeout(timer);
+  touch();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout.signal]) : timeout.signal;
+  try {
+    const res = await ctx.fetch(url, { ...init, signal });
+    return { res, touch, done };
+  } catch (error) {
+    done();
+    throw classifyStreamError(ctx, error, timeout.signal, url);
+  }
+}
+
+/** Maps an error thrown by fetch or by reading a body. */
+export function classifyStreamError(ctx: HttpContext, error: unknown, timeoutSignal: AbortSignal | undefined, url: string): Error {
+  if (error instanceof SmolVLMError || error instanceof TransientError) return error;
+  if (ctx.signal?.aborted) return abortedError(ctx.signal);
+  if (timeoutSignal?.aborted) {
+    const reason: unknown = timeoutSignal.reason;
+    return reason instanceof TransientError ? reason : new TransientError('timed out');
+  }
+  return new TransientError(`${new URL(url).host}: ${describeNetworkError(error)}`, undefined, { cause: error });
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
+export function networkError(what: string, error: TransientError, attempts: number): SmolVLMError {
+  const detail = error.status ? `HTTP ${error.status}` : error.message;
+  return new SmolVLMError('NETWORK', `${what}: ${detail} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`, { cause: error });
+}
+
+/**
+ * A request retried with backoff on network errors, timeouts, 5xx and 429. Returns any other response (2xx, 3xx,
+ * 4xx) for the caller to interpret; throws NETWORK when the attempts are spent.
+ */
+export async function requestWithRetry(ctx: HttpContext, url: string, init: RequestInit, what: string): Promise<Response> {
+  let last: TransientError | undefined;
+  for (let attempt = 0; attempt <= ctx.retry.retries; attempt++) {
+    if (attempt > 0) await sleep(backoffDelay(attempt - 1, ctx.retry), ctx.signal);
+    try {
+      const { res, done } = await timedFetch(ctx, url, init, ctx.metadataTimeoutMs);
+      if (!isRetryableStatus(res.status)) {
+        // a body the caller still reads stays under the (unref'd) deadline
+        if (init.method === 'HEAD') done();
+        return res;
+      }
+      done();
+      await res.body?.cancel().catch(() => undefined);
+      last = new TransientError(`HTTP ${res.status}`, res.status);
+    } catch (error) {
+      if (!(error instanceof TransientError)) throw error;
+      last = error;
+    }
+  }
+  throw networkError(what, last ?? new TransientError('failed'), ctx.retry.retries + 1);
+}
+
+export interface ErrorContext {
+  repo: string;
+  revision: string;
+  file?: string;
+}
+
+/** The SmolVLMError for a 4xx answer of the Hub. */
+export function hubHttpError(ctx: HttpContext, res: Response, where: ErrorContext): SmolVLMError {
+  const code = res.headers.get('x-error-code') ?? '';
+  const ref = formatRef(where.repo, where.revision);
+  const status = res.status;
+  if (status === 401 || status === 403) {
+    const tokenNote = ctx.token
+      ? `The token from ${ctx.tokenSource ?? 'the options'} was sent but does not grant access.`
+      : 'No token was sent: set HF_TOKEN (or save one to $HF_HOME/token, e.g. with `hf auth login`).';
+    const what =
+      code === 'GatedRepo'
+        ? `${where.repo} is gated: accept its conditions on ${ctx.endpoint}/${where.repo} and use a token of that account.`
+        : code === 'RepoNotFound'
+          ? `${where.repo} was not found on ${ctx.endpoint}, or it is private or gated (check the name).`
+          : `access to ${where.repo} was refused by ${ctx.endpoint} (HTTP ${status}); it may be gated or private.`;
+    return new SmolVLMError('HUB_AUTH', `${what} ${tokenNote}`);
+  }
+  if (status === 404) {
+    if (code === 'RepoNotFound') return new SmolVLMError('HUB_NOT_FOUND', `repository ${where.repo} not found on ${ctx.endpoint}`);
+    if (code === 'RevisionNotFound') return new SmolVLMError('HUB_NOT_FOUND', `revision "${where.revision}" not found in ${where.repo}`);
+    return new SmolVLMError(
+      'HUB_NOT_FOUND',
+      where.file ? `${where.file} not found in ${ref}` : `${ref} not found on ${ctx.endpoint}`,
+    );
+  }
+  return new SmolVLMError('NETWORK', `unexpected HTTP ${status} from ${new URL(res.url || ctx.endpoint).host} for ${where.file ?? ref}`);
+}
+
+export interface FileMetadata {
+  file: string;
+  commit: string;
+  /** Normalised ETag: sha256 for LFS/xet files, git blob sha1 otherwise; also the blob's file name. */
+  etag: string;
+  size: number;
+  /** Where to GET the bytes: the CDN Location of a redirect, else the resolve URL. */
+  url: string;
+}
+
+export type HeadResult = { found: true; meta: FileMetadata } | { found: false; response: Response };
+
+export function normalizeEtag(value: string | null): string | undefined {
+  if (!value) return undefined;
+  return value.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+function isAbsoluteUrl(location: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:/i.test(location) || location.startsWith('//');
+}
+
+/**
+ * HEAD `resolve/{revision}/{file}` like huggingface_hub's get_hf_file_metadata: relative redirects (renamed repos)
+ * are followed, an absolute one (the CDN) is not, and the Hub's headers are read from the last Hub response.
+ */
+export async function headFile(ctx: HttpContext, repo: string, revision: string, file: string): Promise<HeadResult> {
+  let url = resolveUrl(ctx, repo, revision, file);
+  const where = { repo, revision, file };
+  for (let hops = 0; ; hops++) {
+    const res = await requestWithRetry(
+      ctx,
+      url,
+      { method: 'HEAD', redirect: 'manual', headers: { 'Accept-Encoding': 'identity', ...authHeaders(ctx, url) } },
+      `metadata of ${file} in ${formatRef(repo, revision)}`,
+    );
+    const location = res.headers.get('location');
+    const isRedirect = res.status >= 300 && res.status < 400;
+    if (isRedirect && location && !isAbsoluteUrl(location) && hops < 10) {
+      url = new URL(location, url).href;
+      continue;
+    }
+    if (res.status === 404) return { found: false, response: res };
+    if (!res.ok && !isRedirect) throw hubHttpError(ctx, res, where);
+    const commit = res.headers.get('x-repo-commit');
+    const etag = normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
+    const size = Number(res.headers.get('x-linked-size') ?? res.headers.get('content-length') ?? NaN);
+    if (!commit || !etag || !Number.isSafeInteger(size) || size < 0) {
+      throw new SmolVLMError(
+        'NETWORK',
+        `${new URL(url).host} answered for ${file} without X-Repo-Commit/ETag/size headers; is ${ctx.endpoint} a Hugging Face Hub endpoint?`,
+      );
+    }
+    if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(etag)) {
+      throw new SmolVLMError('NETWORK', `unusable ETag "${etag}" for ${file} from ${new URL(url).host}`);
+    }
+    return {
+      found: true,
+      meta: { file, commit, etag, size, url: isRedirect && location ? new URL(location, url).href : url },
+    };
+  }
+}
+
+/** Names of the files directly inside `onnx/` at a commit, from the tree API; undefined if it is not served. */
+export async function listOnnxFolder(ctx: HttpContext, repo: string, commit: string): Promise<string[] | undefined> {
+  const { listFiles, HubApiError } = await import('@huggingface/hub');
+  let lastErrorCode = '';
+  const hubFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    const headers = new Headers(init?.headers);
+    for (const [k, v] of Object.entries(authHeaders(ctx, url))) headers.set(k, v);
+    const res = await requestWithRetry(ctx, url, { ...init, headers }, `file list of ${formatRef(repo, commit)}`);
+    lastErrorCode = res.headers.get('x-error-code') ?? '';
+    return res;
+  };
+  const names: string[] = [];
+  try {
+    // revision is interpolated as is by listFiles; an encoded sha is the sha
+    for await (const entry of listFiles({ repo: { type: 'model', name: repo }, path: 'onnx', revision: commit, hubUrl: ctx.endpoint, fetch: hubFetch })) {
+      if (entry.type === 'file' && entry.path.startsWith('onnx/')) names.push(entry.path.slice('onnx/'.length));
+    }
+  } catch (error) {
+    if (error instanceof HubApiError) {
+      if (error.statusCode === 401 || error.statusCode === 403) {
+        throw hubHttpError(ctx, new Response(null, { status: error.statusCode, headers: { 'x-error-code': lastErrorCode } }), { repo, revision: commit });
+      }
+      if (error.statusCode === 404 && lastErrorCode === 'EntryNotFound') {
+        throw new SmolVLMError('HUB_NOT_FOUND', `${repo} has no onnx/ folder at ${commit.slice(0, 12)}: it has no ONNX export`);
+      }
+      if (error.statusCode === 404 && (lastErrorCode === 'RepoNotFound' || lastErrorCode === 'RevisionNotFound')) {
+        throw hubHttpError(ctx, new Response(null, { status: 404, headers: { 'x-error-code': lastErrorCode } }), { repo, revision: commit });
+      }
+      return undefined;
+    }
+    throw error;
+  }
+  return names;
+}

@@ -1,0 +1,58 @@
+import type { DtypeSpec } from './dtypes.js';
+import type { Env } from './env.js';
+import type { RetryOptions } from './http.js';
+
+export interface DownloadProgress {
+  /** `waiting`: another process is downloading this blob; `downloading`: bytes are flowing; `done`: file complete. */
+  phase: 'waiting' | 'downloading' | 'done';
+  repo: string;
+  revision: string;
+  commit: string;
+  /** Path inside the repo, e.g. `onnx/decoder_model_merged_q4.onnx`. */
+  file: string;
+  /** 0-based index among the files that have to be downloaded (files already in blobs/ are not counted). */
+  fileIndex: number;
+  totalFiles: number;
+  /** Bytes of this file on disk, resumed bytes included. */
+  downloaded: number;
+  total: number;
+  /** Bytes that were already there from an interrupted download. */
+  resumedFrom: number;
+  overallDownloaded: number;
+  overallTotal: number;
+}
+
+export interface HubOptions {
+  /** One dtype for all sessions, one per session, or text such as `q4` / `vision_encoder=fp16,...` (default fp32). */
+  dtype?: DtypeSpec | string;
+  /** Overrides HF_ENDPOINT. */
+  endpoint?: string;
+  /** Overrides HF_TOKEN & co; `false` sends no token. */
+  token?: string | false;
+  /** Overrides the cache root from HF_HUB_CACHE & co. */
+  cacheDir?: string;
+  /** Cache only (also HF_HUB_OFFLINE=1). */
+  offline?: boolean;
+  /** Where environment variables are read from (default process.env). */
+  env?: Env;
+  /** Base of relative local paths (default process.cwd()). */
+  cwd?: string;
+  signal?: AbortSignal;
+  onProgress?: (event: DownloadProgress) => void;
+  fetch?: typeof fetch;
+  retry?: RetryOptions;
+  timeouts?: {
+    /** Metadata request limit (default HF_HUB_ETAG_TIMEOUT or 10 s). */
+    metadataMs?: number;
+    /** A download stalled this long is resumed (default HF_HUB_DOWNLOAD_TIMEOUT or 30 s). */
+    stallMs?: number;
+  };
+  lock?: { pollMs?: number; staleMs?: number };
+  /**
+   * Ask the Hub what the revision points to even when the cache already has a complete snapshot for it.
+   * Default: false for resolveModelSource (a complete cache makes no request), true for pullModel.
+   */
+  checkForUpdates?: boolean;
+  /** Parallel metadata requests (default 4). */
+  concurrency?: number;
+}
