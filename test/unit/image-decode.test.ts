@@ -102,6 +102,33 @@ describe('decodeImage', () => {
     assert.ok(near(pixel(image, 29, 32), [255, 0, 0], 8), `right is red: ${pixel(image, 29, 32)}`);
   });
 
+  test('all eight EXIF orientations give what PIL.ImageOps.exif_transpose gives', async () => {
+    // Stored 3x2, pixel ids   0 1 2 / 3 4 5   (lossless PNG, so ids survive exactly).
+    // PIL: 2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE, 6 ROTATE_270, 7 TRANSVERSE, 8 ROTATE_90.
+    const expected: Record<number, { size: [number, number]; ids: number[] }> = {
+      1: { size: [3, 2], ids: [0, 1, 2, 3, 4, 5] },
+      2: { size: [3, 2], ids: [2, 1, 0, 5, 4, 3] },
+      3: { size: [3, 2], ids: [5, 4, 3, 2, 1, 0] },
+      4: { size: [3, 2], ids: [3, 4, 5, 0, 1, 2] },
+      5: { size: [2, 3], ids: [0, 3, 1, 4, 2, 5] },
+      6: { size: [2, 3], ids: [3, 0, 4, 1, 5, 2] },
+      7: { size: [2, 3], ids: [5, 2, 4, 1, 3, 0] },
+      8: { size: [2, 3], ids: [2, 5, 1, 4, 0, 3] },
+    };
+    const stored = Uint8Array.from({ length: 6 * 3 }, (_, i) => Math.floor(i / 3) * 40 + (i % 3));
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      const png = await sharp(stored, { raw: { width: 3, height: 2, channels: 3 } }).withMetadata({ orientation }).png().toBuffer();
+      assert.equal((await sharp(png).metadata()).orientation, orientation);
+      const image = await decodeImage(png);
+      const ids: number[] = [];
+      for (let i = 0; i < image.data.length; i += 3) {
+        ids.push(image.data[i]! / 40);
+        assert.deepEqual([image.data[i + 1]! - image.data[i]!, image.data[i + 2]! - image.data[i]!], [1, 2]);
+      }
+      assert.deepEqual({ size: [image.width, image.height], ids }, expected[orientation], `orientation ${orientation}`);
+    }
+  });
+
   test('RGBA keeps its alpha and the stored colour under it (not premultiplied)', async () => {
     const data = new Uint8Array(4 * 2 * 4);
     data.set([255, 0, 255, 0, 10, 20, 30, 255, 200, 100, 50, 128, 0, 0, 0, 1]);
