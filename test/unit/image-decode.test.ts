@@ -82,8 +82,10 @@ function near(actual: number[], expected: number[], tolerance: number): boolean 
 describe('decodeImage', () => {
   test('RGB PNG: exact stored samples', async () => {
     const pixels = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 29) % 256);
-    const image = await decodeImage(rgbPng(5, 3, pixels));
-    assert.deepEqual(image, { width: 5, height: 3, channels: 3, data: pixels });
+    const png = rgbPng(5, 3, pixels);
+    assert.deepEqual(await decodeImage(png), { width: 5, height: 3, channels: 3, data: pixels });
+    // A plain Uint8Array (not a Buffer) is read as encoded bytes too.
+    assert.deepEqual(await decodeImage(new Uint8Array(png)), { width: 5, height: 3, channels: 3, data: pixels });
   });
 
   test('EXIF orientation 6 is applied (stored landscape, decoded portrait)', async () => {

@@ -115,6 +115,10 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
     return { width: info.width, height: info.height, channels, data: out };
   } catch (error) {
     if (error instanceof SmolVLMError) throw error;
-    throw new SmolVLMError('IMAGE_INVALID', `Cannot decode ${name}: ${reason(error)}`, { cause: error });
+    const why = reason(error);
+    if (/pixel limit/i.test(why)) {
+      throw new SmolVLMError('IMAGE_TOO_LARGE', `Refusing ${name}: ${why} (${(maxPixels / 1e6).toFixed(1)} megapixels)`, { cause: error });
+    }
+    throw new SmolVLMError('IMAGE_INVALID', `Cannot decode ${name}: ${why}`, { cause: error });
   }
 }
