@@ -119,6 +119,6 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
     if (/pixel limit/i.test(why)) {
       throw new SmolVLMError('IMAGE_TOO_LARGE', `Refusing ${name}: ${why} (${(maxPixels / 1e6).toFixed(1)} megapixels)`, { cause: error });
     }
-    throw new SmolVLMError('IMAGE_INVALID', `Cannot decode ${name}: ${why}`, { cause: error });
+    throw new SmolVLMError('IMAGE_INVALID', `Cannot decode ${name}: the data is corrupt or truncated (${why})`, { cause: error });
   }
 }
