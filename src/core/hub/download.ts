@@ -96,34 +96,36 @@ export async function downloadBlob(ctx: HttpContext, job: BlobDownloadJob): Prom
     while (offset < meta.size) {
       let progressed = false;
       try {
-        const got = await getFollowing(ctx, url, offset);
-        const res = got.res;
+        // opened before the request so that bytes arriving just before a dropped connection are read, not lost
+        const fh = await fs.open(incomplete, offset === 0 ? 'w' : 'r+');
         try {
-          const offOrigin = new URL(got.url).origin !== new URL(ctx.endpoint).origin;
-          if ((res.status === 401 || res.status === 403) && offOrigin && job.refreshUrl && !refreshed) {
-            await res.body?.cancel().catch(() => undefined);
-            refreshed = true;
-            url = await job.refreshUrl();
-            continue;
-          }
-          if (isRetryableStatus(res.status)) throw new TransientError(`HTTP ${res.status}`, res.status);
-          if (res.status === 416) {
-            await fs.truncate(incomplete, 0);
-            offset = 0;
-            verifier.reset();
-            throw new TransientError('HTTP 416 (range not satisfiable); starting over', 416);
-          }
-          if (!res.ok) throw hubHttpError(ctx, res, { repo: cache.repo, revision: job.revision, file: meta.file });
-          if (!res.body) throw new TransientError('empty response body');
-          if (offset > 0 && res.status === 200) {
-            // the server ignored Range: take the whole body from the start
-            offset = 0;
-            verifier.reset();
-          } else if (offset > 0 && contentRangeStart(res.headers.get('content-range')) !== offset) {
-            throw new TransientError(`unexpected Content-Range "${res.headers.get('content-range') ?? ''}"`);
-          }
-          const fh = await fs.open(incomplete, offset === 0 ? 'w' : 'r+');
+          const got = await getFollowing(ctx, url, offset);
+          const res = got.res;
           try {
+            const offOrigin = new URL(got.url).origin !== new URL(ctx.endpoint).origin;
+            if ((res.status === 401 || res.status === 403) && offOrigin && job.refreshUrl && !refreshed) {
+              await res.body?.cancel().catch(() => undefined);
+              refreshed = true;
+              url = await job.refreshUrl();
+              continue;
+            }
+            if (isRetryableStatus(res.status)) throw new TransientError(`HTTP ${res.status}`, res.status);
+            if (res.status === 416) {
+              await fh.truncate(0);
+              offset = 0;
+              verifier.reset();
+              throw new TransientError('HTTP 416 (range not satisfiable); starting over', 416);
+            }
+            if (!res.ok) throw hubHttpError(ctx, res, { repo: cache.repo, revision: job.revision, file: meta.file });
+            if (!res.body) throw new TransientError('empty response body');
+            if (offset > 0 && res.status === 200) {
+              // the server ignored Range: take the whole body from the start
+              await fh.truncate(0);
+              offset = 0;
+              verifier.reset();
+            } else if (offset > 0 && contentRangeStart(res.headers.get('content-range')) !== offset) {
+              throw new TransientError(`unexpected Content-Range "${res.headers.get('content-range') ?? ''}"`);
+            }
             const reader = res.body.getReader();
             for (;;) {
               const { done, value } = await reader.read();
@@ -131,7 +133,7 @@ export async function downloadBlob(ctx: HttpContext, job: BlobDownloadJob): Prom
               got.touch();
               if (offset + value.length > meta.size) {
                 await reader.cancel().catch(() => undefined);
-                await fs.rm(incomplete, { force: true });
+                await fh.truncate(0);
                 throw new SmolVLMError('INTEGRITY', `${meta.file}: the server sent more than the announced ${meta.size} bytes`);
               }
               await fh.write(value, 0, value.length, offset);
@@ -141,12 +143,12 @@ export async function downloadBlob(ctx: HttpContext, job: BlobDownloadJob): Prom
               progressed = true;
               job.onBytes?.(offset, resumedFrom);
             }
+            if (offset < meta.size) throw new TransientError(`connection closed at byte ${offset} of ${meta.size}`);
           } finally {
-            await fh.close();
+            got.done();
           }
-          if (offset < meta.size) throw new TransientError(`connection closed at byte ${offset} of ${meta.size}`);
         } finally {
-          got.done();
+          await fh.close();
         }
       } catch (error) {
         const e = classifyStreamError(ctx, error, undefined, url);

@@ -313,8 +313,8 @@ async function fetchModel(req: HubModelRequest, cache: RepoCache): Promise<HubMo
     }
     await linkIntoSnapshot(cache, commit, p.file, meta.etag);
     present.push(p.file);
-    overallDone += meta.size;
     progress('done', meta.size, 0);
+    overallDone += meta.size;
   }
 
   await writeRef(cache, revision, commit);
