@@ -48,6 +48,8 @@ export interface Faults {
   dropAfter: Map<string, { bytes: number; times: number }>;
   /** file (or '*') -> the next `times` requests about it (hub and CDN) answer `status`. */
   fail: Map<string, { status: number; times: number }>;
+  /** file -> the next `times` content GETs send `bytes` bytes and then hang without closing. */
+  stallAfter: Map<string, { bytes: number; times: number }>;
   /** files served with flipped bytes (headers unchanged). */
   corrupt: Set<string>;
   /** files whose Range header is ignored (200 with the whole body). */
@@ -122,7 +124,7 @@ function isLfs(file: string): boolean {
 
 export class FakeHub {
   readonly log: LoggedRequest[] = [];
-  readonly faults: Faults = { dropAfter: new Map(), fail: new Map(), corrupt: new Set(), ignoreRange: new Set() };
+  readonly faults: Faults = { dropAfter: new Map(), stallAfter: new Map(), fail: new Map(), corrupt: new Set(), ignoreRange: new Set() };
   url = '';
   cdnUrl = '';
   private readonly hub: http.Server;
@@ -324,6 +326,14 @@ export class FakeHub {
       e.bytes = body.length;
       // let the client take the bytes in before the connection dies
       res.write(body, () => setTimeout(() => res.destroy(), 30));
+      return;
+    }
+    const stall = this.faults.stallAfter.get(file);
+    if (stall && stall.times > 0) {
+      stall.times--;
+      body = body.subarray(0, Math.min(stall.bytes, body.length));
+      e.bytes = body.length;
+      res.write(body);
       return;
     }
     const trickle = this.faults.trickle;

@@ -114,6 +114,20 @@ describe('hub download faults', { concurrency: true }, () => {
     }
   });
 
+  test('a stalled download is abandoned after the stall timeout and resumed', async () => {
+    const env = await freshEnv();
+    try {
+      const file = 'onnx/vision_encoder_q4.onnx';
+      env.hub.faults.stallAfter.set(file, { bytes: 20_000, times: 1 });
+      const src = await resolveModelSource(REPO, env.opts({ dtype: 'q4', timeouts: { stallMs: 150 } }));
+      const gets = env.hub.requestsFor(file, { method: 'GET' });
+      assert.deepEqual(gets.map((g) => g.range), [undefined, 'bytes=20000-']);
+      assert.deepEqual(await fs.readFile(src.sessions.vision_encoder), env.hub.repo(REPO)!.files[file]);
+    } finally {
+      await env.close();
+    }
+  });
+
   test('a server ignoring Range (200) is handled by taking the whole body', async () => {
     const env = await freshEnv();
     try {
@@ -301,6 +315,13 @@ describe('offline, foreign caches, probing, cancellation, locks', { concurrency:
 
       const offline = await resolveModelSource(REPO, env.opts({ dtype: 'q4', offline: true }));
       assert.equal(offline.dir, snap);
+      // online but the Hub is unreachable: the complete cache is used (chat_template.json was only optional)
+      const failingFetch: typeof fetch = async () => {
+        throw new TypeError('fetch failed');
+      };
+      const unreachable = await resolveModelSource(REPO, env.opts({ dtype: 'q4', fetch: failingFetch, retry: { retries: 0 } }));
+      assert.equal(unreachable.fromCache, true);
+      await assert.rejects(pullModel(REPO, env.opts({ dtype: 'q4', fetch: failingFetch, retry: { retries: 0 } })), { code: 'NETWORK' });
       assert.equal(env.hub.log.length, 0);
       // online, the unknown optional file is asked for; nothing present is downloaded again
       const src = await resolveModelSource(REPO, env.opts({ dtype: 'q4' }));

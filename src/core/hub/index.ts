@@ -10,7 +10,7 @@ import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
 import { MODEL_ALIASES } from './aliases.js';
 import { resolveDtypes, type SessionDtypes, type SessionName } from './dtypes.js';
-import { expandHome, hubSettingsFromEnv } from './env.js';
+import { expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv, type HubEnvSettings } from './env.js';
 import { sessionFiles } from './files.js';
 import { DEFAULT_RETRY, type HttpContext } from './http.js';
 import type { HubOptions } from './options.js';
@@ -64,10 +64,11 @@ export interface ModelSource {
   downloaded?: { files: number; bytes: number };
 }
 
-function httpContext(options: HubOptions, settings: ReturnType<typeof hubSettingsFromEnv>): HttpContext {
+function httpContext(options: HubOptions, settings: HubEnvSettings): HttpContext {
   const endpoint = (options.endpoint ?? settings.endpoint).trim().replace(/\/+$/, '');
-  const token = options.token === false ? undefined : (options.token ?? settings.token?.token);
-  const tokenSource = options.token ? 'the token option' : settings.token ? (settings.token.source === 'file' ? settings.token.path : settings.token.source) : undefined;
+  const fromEnv = options.token === undefined ? settings.token : undefined;
+  const token = options.token === false ? undefined : (options.token ?? fromEnv?.token);
+  const tokenSource = typeof options.token === 'string' ? 'the token option' : fromEnv ? (fromEnv.path ?? fromEnv.source) : undefined;
   return {
     endpoint,
     ...(token ? { token } : {}),
@@ -81,15 +82,15 @@ function httpContext(options: HubOptions, settings: ReturnType<typeof hubSetting
 }
 
 async function hubSource(repo: string, revision: string | undefined, alias: string | undefined, options: HubOptions, checkForUpdates: boolean): Promise<ModelSource> {
-  const settings = hubSettingsFromEnv(options.env ?? process.env);
+  const env = options.env ?? process.env;
   const result: HubModelResult = await ensureHubModel({
     repo,
     revision: revision ?? 'main',
     dtypes: resolveDtypes(options.dtype),
-    cacheDir: options.cacheDir ?? settings.cacheDir,
-    offline: options.offline ?? settings.offline,
+    cacheDir: options.cacheDir ?? hubCacheDir(env),
+    offline: options.offline ?? hubOffline(env),
     checkForUpdates,
-    http: () => httpContext(options, settings),
+    http: () => httpContext(options, hubSettingsFromEnv(env)),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.lock ? { lock: options.lock } : {}),

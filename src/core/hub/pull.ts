@@ -162,8 +162,9 @@ export async function ensureHubModel(req: HubModelRequest): Promise<HubModelResu
   try {
     return await fetchModel(req, cache);
   } catch (error) {
-    // like huggingface_hub: an unreachable Hub falls back to a complete cache, unless an update was asked for
-    if (error instanceof SmolVLMError && error.code === 'NETWORK' && cacheComplete && !req.checkForUpdates) {
+    // The Hub was only asked about an optional file (e.g. a cache written by huggingface_hub without
+    // chat_template.json): whatever went wrong there (no network, no token any more), the complete cache is used.
+    if (error instanceof SmolVLMError && error.code !== 'ABORTED' && cacheComplete && !req.checkForUpdates) {
       return result(req, cache, check.commit!, check.present, true, { files: 0, bytes: 0 });
     }
     throw error;
