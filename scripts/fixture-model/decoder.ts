@@ -14,6 +14,8 @@ export interface DecoderOptions {
   mode: WeightMode;
   /** Id of `<end_of_utterance>` and the row it is tied to, or null. */
   eosTie: (EosTie & { eosId: number }) | null;
+  /** Token ids whose logits are always 0 (the added special tokens except eos). */
+  silentTokens?: readonly number[];
 }
 
 const MASKED = -1e9;
@@ -39,7 +41,7 @@ export interface DecoderParams {
 }
 
 /** The decoder's weights (each generated on demand from the seed and its name). */
-export function decoderParams(o: Pick<DecoderOptions, 'text' | 'seed' | 'eosTie'>): DecoderParams {
+export function decoderParams(o: Pick<DecoderOptions, 'text' | 'seed' | 'eosTie' | 'silentTokens'>): DecoderParams {
   const t = o.text;
   const { hiddenSize: h, numAttentionHeads: nq, numKeyValueHeads: nkv, headDim: hd, intermediateSize: inter } = t;
   const rand = (name: string, size: number, std: number) => () => randomTensor(o.seed, name, size, { kind: 'random', std });
@@ -62,6 +64,9 @@ export function decoderParams(o: Pick<DecoderOptions, 'text' | 'seed' | 'eosTie'
   });
   const lmHead = (): Float32Array => {
     const w = randomTensor(o.seed, 'lm_head.weight', t.vocabSize * h, { kind: 'random', std: 3 / Math.sqrt(h) });
+    // Special tokens (other than eos) get zero logits: random weights would otherwise emit `<image>`,
+    // `<row_1_col_1>`, ... now and then, which no real model does.
+    for (const id of o.silentTokens ?? []) w.fill(0, id * h, (id + 1) * h);
     if (o.eosTie) {
       const { tokenId, eosId, boost } = o.eosTie;
       for (let i = 0; i < h; i++) {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   buildChatTemplateJson,
+  CHAT_TEMPLATE,
   buildConfig,
   buildGenerationConfig,
   buildPreprocessorConfig,
@@ -18,7 +19,7 @@ import {
 } from './configs.js';
 import { buildDecoder } from './decoder.js';
 import { buildEmbedTokens } from './embed.js';
-import { type GraphBuilder, writeModel } from './onnx-builder.js';
+import { type GraphBuilder, modelByteLength, type ModelMeta, writeModel } from './onnx-builder.js';
 import {
   ALL_DTYPES,
   type Dtype,
@@ -31,6 +32,7 @@ import {
 } from './presets.js';
 import type { WeightMode } from './quantize.js';
 import {
+  addedTokens,
   buildAddedTokensJson,
   buildSpecialTokensMap,
   buildTokenizerConfig,
@@ -118,13 +120,74 @@ const WEIGHT_MODE: Record<Dtype, WeightMode> = {
 /** Files that are byte-identical to another variant in the official repos: dtype -> source dtype. */
 const EMBED_SAME_AS: Partial<Record<Dtype, Dtype>> = { uint8: 'int8', quantized: 'int8', q4: 'fp32', q4f16: 'fp16' };
 
+/** The added tokens whose logits the decoder pins to 0: all but `<end_of_utterance>`. */
+export function silentTokenIds(layout: TokenLayout): number[] {
+  return addedTokens(layout)
+    .map(([id]) => id)
+    .filter((id) => id !== layout.endOfUtterance);
+}
+
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+interface OnnxFile {
+  /** Path relative to the model directory. */
+  path: string;
+  build: () => GraphBuilder;
+  /** An earlier file of the list this one is a byte-identical copy of (as in the official repos). */
+  copyOf?: string;
+}
+
+function onnxFiles(r: Resolved, layout: TokenLayout): OnnxFile[] {
+  const { dims, seed } = r;
+  const eosTie = r.eosTie ? { ...r.eosTie, eosId: layout.endOfUtterance } : null;
+  const silentTokens = silentTokenIds(layout);
+  const files: OnnxFile[] = [];
+  const pathOf = (session: string, dtype: Dtype) => `onnx/${session}${dtypeSuffix(dtype)}.onnx`;
+  const add = (session: string, dtype: Dtype, build: () => GraphBuilder, same?: Dtype): void => {
+    const source = same && pathOf(session, same);
+    const copy = source && files.some((f) => f.path === source) ? { copyOf: source } : {};
+    files.push({ path: pathOf(session, dtype), build, ...copy });
+  };
+  for (const dtype of r.dtypes) {
+    const mode = WEIGHT_MODE[dtype];
+    const same = dtype === 'quantized' ? 'uint8' : undefined;
+    add('vision_encoder', dtype, () => buildVisionEncoder({ dims, seed, mode, halfIo: r.halfIo }), same);
+    add('embed_tokens', dtype, () => buildEmbedTokens({ text: dims.text, seed, dtype, halfIo: r.halfIo }), EMBED_SAME_AS[dtype]);
+    add('decoder_model_merged', dtype, () => buildDecoder({ text: dims.text, seed, mode, eosTie, silentTokens }), same);
+  }
+  return files;
+}
+
+function modelMeta(graph: GraphBuilder): ModelMeta {
+  const usesMs = graph.nodes.some((n) => n.domain === 'com.microsoft');
+  return {
+    opsets: [{ domain: '', version: 17 }, ...(usesMs ? [{ domain: 'com.microsoft', version: 1 }] : [])],
+    producerName: 'smolvlm-fixture-model',
+    producerVersion: String(GENERATOR_VERSION),
+  };
+}
+
+/** The ONNX files a generation would write and their exact sizes, without generating any weight. */
+export function estimateFixtureModel(options: Omit<GenerateOptions, 'outDir' | 'onProgress'>): GeneratedFile[] {
+  const r = resolve(options);
+  const layout = tokenLayout(r.dims.text.vocabSize, r.dims.reservedSpecialTokens);
+  const sizes = new Map<string, number>();
+  return onnxFiles(r, layout).map((f) => {
+    let bytes = f.copyOf ? sizes.get(f.copyOf) : undefined;
+    if (bytes === undefined) {
+      const graph = f.build();
+      bytes = modelByteLength(graph, modelMeta(graph));
+    }
+    sizes.set(f.path, bytes);
+    return { path: f.path, bytes };
+  });
+}
+
 export async function generateFixtureModel(options: GenerateOptions): Promise<FixtureModelInfo> {
   const r = resolve(options);
-  const { dims, seed } = r;
+  const { dims } = r;
   const layout = tokenLayout(dims.text.vocabSize, dims.reservedSpecialTokens);
   if (r.eosTie && (r.eosTie.tokenId < 3 || r.eosTie.tokenId >= layout.bpeSize)) {
     throw new Error(`eosTie.tokenId ${r.eosTie.tokenId} is not an ordinary BPE token (3..${layout.bpeSize - 1})`);
@@ -134,8 +197,7 @@ export async function generateFixtureModel(options: GenerateOptions): Promise<Fi
   mkdirSync(path.join(outDir, 'onnx'), { recursive: true });
   const files: GeneratedFile[] = [];
   const writeText = (name: string, text: string): void => {
-    const file = path.join(outDir, name);
-    writeFileSync(file, text);
+    writeFileSync(path.join(outDir, name), text);
     files.push({ path: name, bytes: Buffer.byteLength(text) });
   };
 
@@ -146,50 +208,25 @@ export async function generateFixtureModel(options: GenerateOptions): Promise<Fi
   writeText('processor_config.json', json(buildProcessorConfig(dims)));
   writeText('chat_template.json', json(buildChatTemplateJson()));
   writeText('tokenizer.json', json(tokenizerJson));
-  writeText('tokenizer_config.json', json(buildTokenizerConfig(layout, buildChatTemplateJson().chat_template as string)));
+  writeText('tokenizer_config.json', json(buildTokenizerConfig(layout, CHAT_TEMPLATE)));
   writeText('special_tokens_map.json', json(buildSpecialTokensMap()));
   writeText('added_tokens.json', json(buildAddedTokensJson(layout)));
 
-  const meta = (opsets: { domain: string; version: number }[]) => ({
-    opsets,
-    producerName: 'smolvlm-fixture-model',
-    producerVersion: String(GENERATOR_VERSION),
-  });
-  const written = new Map<string, string>(); // "session|dtype" -> relative path
-  const emit = async (session: string, dtype: Dtype, build: () => GraphBuilder, sameAs?: Dtype): Promise<void> => {
-    const rel = `onnx/${session}${dtypeSuffix(dtype)}.onnx`;
-    const file = path.join(outDir, rel);
-    const source = sameAs ? written.get(`${session}|${sameAs}`) : undefined;
+  for (const f of onnxFiles(r, layout)) {
     const started = Date.now();
-    if (source) {
-      copyFileSync(path.join(outDir, source), file);
+    const file = path.join(outDir, f.path);
+    if (f.copyOf) {
+      copyFileSync(path.join(outDir, f.copyOf), file);
     } else {
-      const graph = build();
-      const usesMs = graph.nodes.some((n) => n.domain === 'com.microsoft');
-      writeModel(file, graph, meta([{ domain: '', version: 17 }, ...(usesMs ? [{ domain: 'com.microsoft', version: 1 }] : [])]));
+      const graph = f.build();
+      writeModel(file, graph, modelMeta(graph));
     }
-    written.set(`${session}|${dtype}`, rel);
     const bytes = statSync(file).size;
-    files.push({ path: rel, bytes });
-    progress(`${rel} ${(bytes / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    files.push({ path: f.path, bytes });
+    progress(`${f.path} ${(bytes / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     await new Promise((done) => setImmediate(done));
-  };
-
-  const eosTie = r.eosTie ? { ...r.eosTie, eosId: layout.endOfUtterance } : null;
-  for (const dtype of r.dtypes) {
-    const mode = WEIGHT_MODE[dtype];
-    const copyOf = dtype === 'quantized' && written.has('vision_encoder|uint8') ? 'uint8' : undefined;
-    await emit('vision_encoder', dtype, () => buildVisionEncoder({ dims, seed, mode, halfIo: r.halfIo }), copyOf);
-    const embedSource = EMBED_SAME_AS[dtype];
-    await emit(
-      'embed_tokens',
-      dtype,
-      () => buildEmbedTokens({ text: dims.text, seed, dtype, halfIo: r.halfIo }),
-      embedSource && written.has(`embed_tokens|${embedSource}`) ? embedSource : undefined,
-    );
-    await emit('decoder_model_merged', dtype, () => buildDecoder({ text: dims.text, seed, mode, eosTie }), copyOf);
   }
-  return { dir: outDir, dims, layout, seed, dtypes: r.dtypes, files };
+  return { dir: outDir, dims, layout, seed: r.seed, dtypes: r.dtypes, files };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +257,8 @@ function readStamp(dir: string): string | null {
 
 export interface EnsureOptions {
   seed?: number;
+  /** Parent directory (default `fixtures/generated` of this checkout). */
+  root?: string;
   dtypes?: readonly Dtype[];
   onProgress?: (message: string) => void;
 }
@@ -232,11 +271,12 @@ export interface EnsureOptions {
 export async function ensureFixtureModel(name: PresetName, options: EnsureOptions = {}): Promise<string> {
   const request = { preset: name, ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.dtypes ? { dtypes: options.dtypes } : {}) };
   const stamp = fixtureStamp(request);
-  const dir = path.join(generatedRoot, name);
+  const root = options.root ?? generatedRoot;
+  const dir = path.join(root, name);
   if (readStamp(dir) === stamp) return dir;
 
-  mkdirSync(generatedRoot, { recursive: true });
-  const tmp = path.join(generatedRoot, `.tmp-${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(root, { recursive: true });
+  const tmp = path.join(root, `.tmp-${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await generateFixtureModel({ ...request, outDir: tmp, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     writeFileSync(path.join(tmp, STAMP_FILE), json({ stamp, generator: GENERATOR_VERSION, preset: name }));

@@ -241,8 +241,15 @@ const GRAPH_FIELD_TAG = (7 << 3) | 2; // ModelProto.graph
 const INITIALIZER_TAG = (5 << 3) | 2; // GraphProto.initializer
 const RAW_DATA_TAG = (9 << 3) | 2; // TensorProto.raw_data
 
-/** Writes `graph` as a self-contained `.onnx` file (IR 8), streaming the initializers. */
-export function writeModel(path: string, graph: GraphBuilder, meta: ModelMeta): number {
+interface ModelPlan {
+  header: Uint8Array;
+  body: Uint8Array;
+  inits: { init: Initializer; head: Uint8Array; dataLen: number; tensorLen: number }[];
+  graphLen: number;
+  total: number;
+}
+
+function planModel(graph: GraphBuilder, meta: ModelMeta): ModelPlan {
   const header = onnx.ModelProto.encode({
     irVersion: 8,
     producerName: meta.producerName,
@@ -256,7 +263,6 @@ export function writeModel(path: string, graph: GraphBuilder, meta: ModelMeta): 
     input: graph.inputs,
     output: graph.outputs,
   }).finish();
-
   const inits = graph.initializers.map((init) => {
     const head = onnx.TensorProto.encode({ name: init.name, dataType: init.dataType, dims: init.dims }).finish();
     const dataLen = byteLength(init.dataType, init.dims);
@@ -264,7 +270,21 @@ export function writeModel(path: string, graph: GraphBuilder, meta: ModelMeta): 
     return { init, head, dataLen, tensorLen };
   });
   const graphLen = inits.reduce((sum, t) => sum + 1 + varintLength(t.tensorLen) + t.tensorLen, body.length);
+  return { header, body, inits, graphLen, total: header.length + 1 + varintLength(graphLen) + graphLen };
+}
 
+/** The size in bytes `writeModel` would write, without generating any weight. */
+export function modelByteLength(graph: GraphBuilder, meta: ModelMeta): number {
+  return planModel(graph, meta).total;
+}
+
+/**
+ * Writes `graph` as a self-contained `.onnx` file (IR 8), streaming the initializers: the ModelProto
+ * header, the graph field's tag and length, the graph's nodes and value infos, then one
+ * initializer at a time (protobuf does not care about field order).
+ */
+export function writeModel(path: string, graph: GraphBuilder, meta: ModelMeta): number {
+  const { header, body, inits, graphLen } = planModel(graph, meta);
   const fd = openSync(path, 'w');
   let written = 0;
   const put = (bytes: Uint8Array): void => {

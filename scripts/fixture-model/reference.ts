@@ -49,7 +49,7 @@ function softmaxInPlace(x: Vec): void {
 
 /** Logits [seq, vocab] for a whole sequence with an empty cache (every position attends causally). */
 export function referenceDecoder(
-  o: Pick<DecoderOptions, 'text' | 'seed' | 'eosTie'>,
+  o: Pick<DecoderOptions, 'text' | 'seed' | 'eosTie' | 'silentTokens'>,
   embeds: Float32Array,
   positions: readonly number[],
 ): Float32Array {

@@ -76,10 +76,14 @@ export function learnMerges(text: string, maxMerges: number): [string, string][]
   const chars = byteToUnicode();
   const encoder = new TextEncoder();
   const counts = new Map<string, number>();
-  for (const piece of text.match(PRE_TOKENIZE) ?? []) {
-    if (/\p{N}/u.test(piece)) continue; // digits are split one by one before BPE
-    const word = Array.from(encoder.encode(piece), (b) => chars[b]!).join('\u0000');
-    counts.set(word, (counts.get(word) ?? 0) + 1);
+  // Paragraphs are pre-tokenized apart, each ending in "\n\n", the way a prompt's "\n\n" before an
+  // added token becomes one piece (and so one token, as in the real tokenizer).
+  for (const paragraph of text.split('\n\n')) {
+    for (const piece of `${paragraph}\n\n`.match(PRE_TOKENIZE) ?? []) {
+      if (/\p{N}/u.test(piece)) continue; // digits are split one by one before BPE
+      const word = Array.from(encoder.encode(piece), (b) => chars[b]!).join('\u0000');
+      counts.set(word, (counts.get(word) ?? 0) + 1);
+    }
   }
   const words = [...counts.entries()].map(([w, n]) => ({ symbols: w.split('\u0000'), n }));
   const merges: [string, string][] = [];
