@@ -85,6 +85,14 @@ describe('hub downloads against a fake hub', () => {
     assert.ok(src.files!.includes('onnx/decoder_model_merged.onnx_data_1'));
   });
 
+  test('without a dtype the cache serves the preferred dtype it has, with no request', async () => {
+    env.hub.clearLog();
+    const src = await resolveModelSource(REPO, env.opts());
+    assert.equal(src.fromCache, true);
+    assert.deepEqual(src.dtypes, { vision_encoder: 'q4', embed_tokens: 'q4', decoder_model_merged: 'q4' });
+    assert.equal(env.hub.log.length, 0);
+  });
+
   test('pullModel asks the Hub again but downloads nothing when up to date', async () => {
     env.hub.clearLog();
     const src = await pullModel(REPO, env.opts({ dtype: 'q4' }));
@@ -329,6 +337,23 @@ describe('offline, foreign caches, probing, cancellation, locks', { concurrency:
       assert.deepEqual(env.hub.log.filter((r) => r.method === 'GET' && r.file).map((r) => r.file), ['chat_template.json']);
     } finally {
       await env.close();
+    }
+  });
+
+  test('without a dtype, each session gets the first preferred dtype the repo has (with or without the tree API)', async () => {
+    for (const treeApi of [true, false]) {
+      const env = await hubTestEnv({ repos: [{ id: REPO, commit: COMMIT, files: smolvlmRepoFiles({ dtypes: ['fp32', 'q4', 'fp16'] }) }], treeApi });
+      try {
+        const src = await resolveModelSource(REPO, env.opts());
+        assert.deepEqual(src.dtypes, { vision_encoder: 'q4', embed_tokens: 'q4', decoder_model_merged: 'q4' });
+        const gets = env.hub.log.filter((r) => r.method === 'GET' && r.file?.startsWith('onnx/')).map((r) => r.file);
+        assert.deepEqual(gets.sort(), [...Q4].sort());
+        const mine = await resolveModelSource(REPO, env.opts({ dtypePreference: ['fp16'] }));
+        assert.equal(mine.dtypes.decoder_model_merged, 'fp16');
+        await assert.rejects(resolveModelSource('test-org/absent', env.opts({ offline: true })), { code: 'OFFLINE' });
+      } finally {
+        await env.close();
+      }
     }
   });
 

@@ -48,12 +48,14 @@ test('parseModelReference: aliases, repo ids with revisions, local paths', () =>
 });
 
 test('dtypes: suffixes, per-session objects, text form, errors', () => {
-  assert.deepEqual(resolveDtypes(undefined), { vision_encoder: 'fp32', embed_tokens: 'fp32', decoder_model_merged: 'fp32' });
+  assert.deepEqual(resolveDtypes({}), { vision_encoder: 'fp32', embed_tokens: 'fp32', decoder_model_merged: 'fp32' });
   assert.deepEqual(resolveDtypes('q4'), { vision_encoder: 'q4', embed_tokens: 'q4', decoder_model_merged: 'q4' });
   assert.deepEqual(resolveDtypes({ decoder_model_merged: 'q4f16' }, 'fp16'), { vision_encoder: 'fp16', embed_tokens: 'fp16', decoder_model_merged: 'q4f16' });
   assert.deepEqual(parseDtypeSpec('vision_encoder=fp16, decoder_model_merged=q8'), { vision_encoder: 'fp16', decoder_model_merged: 'q8' });
+  assert.deepEqual(resolveDtypes('vision=fp16,decoder=q4', 'int8'), { vision_encoder: 'fp16', embed_tokens: 'int8', decoder_model_merged: 'q4' });
   assert.throws(() => resolveDtypes('q2'), { code: 'USAGE' });
-  assert.throws(() => parseDtypeSpec('vision=fp16'), { code: 'USAGE' });
+  assert.throws(() => parseDtypeSpec('visual=fp16'), { code: 'USAGE' });
+  assert.throws(() => resolveDtypes({ vision: 'fp16' } as never), { code: 'USAGE' });
   assert.deepEqual(parseOnnxFileName('decoder_model_merged_q4f16.onnx'), { session: 'decoder_model_merged', dtype: 'q4f16' });
   assert.deepEqual(parseOnnxFileName('embed_tokens_quantized.onnx'), { session: 'embed_tokens', dtype: 'q8' });
   assert.deepEqual(parseOnnxFileName('vision_encoder.onnx'), { session: 'vision_encoder', dtype: 'fp32' });

@@ -1,37 +1,38 @@
+/*
+ * dtype vocabulary: the definitions live in core/model-dir.ts (shared with the engine); this adds what the hub
+ * needs on top (validation of untyped input, the file-name reverse mapping, and per-session choice by preference).
+ */
 import { SmolVLMError } from '../errors.js';
+import {
+  DTYPE_SUFFIXES,
+  DTYPES,
+  isDtype,
+  onnxFileName,
+  parseDtypeSpec,
+  SESSION_NAMES,
+  type Dtype,
+  type DtypeSpec,
+  type SessionDtypes,
+  type SessionName,
+} from '../model-dir.js';
 
-export const SESSION_NAMES = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
-export type SessionName = (typeof SESSION_NAMES)[number];
+export { DTYPE_SUFFIXES, DTYPES, isDtype, parseDtypeSpec, SESSION_NAMES, type Dtype, type DtypeSpec, type SessionDtypes, type SessionName };
 
-/** transformers.js dtype -> file suffix (spec §1.2). `quantized` is accepted as a synonym of `q8`. */
-export const DTYPE_SUFFIX = {
-  fp32: '',
-  fp16: '_fp16',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  int8: '_int8',
-  uint8: '_uint8',
-  q8: '_quantized',
-  quantized: '_quantized',
-  bnb4: '_bnb4',
-} as const;
-export type Dtype = keyof typeof DTYPE_SUFFIX;
-/** One dtype for all sessions, or one per session (missing sessions take the default). */
-export type DtypeSpec = Dtype | Partial<Record<SessionName, Dtype>>;
-export type SessionDtypes = Record<SessionName, Dtype>;
-
+/** Fallback for the sessions a per-session dtype object does not name (as the engine does). */
 export const DEFAULT_DTYPE: Dtype = 'fp32';
 
-/** Canonical names, one per suffix (what listings report). */
+/**
+ * Without a dtype, each session gets the first of these the repo (or the cached snapshot) has. Same order as the
+ * engine's DEFAULT_DTYPE_PREFERENCE (core/model.ts), so that it then loads what was downloaded.
+ */
+export const DEFAULT_DTYPE_PREFERENCE: readonly Dtype[] = ['int8', 'uint8', 'quantized', 'q4', 'fp32', 'fp16', 'q4f16', 'bnb4'];
+
+/** Canonical names, one per suffix (what listings report; `_quantized` is reported as q8). */
 export const CANONICAL_DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'];
 
-export function isDtype(value: string): value is Dtype {
-  return Object.prototype.hasOwnProperty.call(DTYPE_SUFFIX, value);
-}
-
-function checkDtype(value: string, where: string): Dtype {
-  if (!isDtype(value)) {
-    throw new SmolVLMError('USAGE', `unknown dtype "${value}"${where}; expected one of ${Object.keys(DTYPE_SUFFIX).join(', ')}`);
+function checkDtype(value: unknown, where: string): Dtype {
+  if (typeof value !== 'string' || !isDtype(value)) {
+    throw new SmolVLMError('USAGE', `unknown dtype "${String(value)}"${where}; expected one of ${DTYPES.join(', ')}`);
   }
   return value;
 }
@@ -40,30 +41,10 @@ function isSessionName(value: string): value is SessionName {
   return (SESSION_NAMES as readonly string[]).includes(value);
 }
 
-/**
- * Parses a dtype option: `q4`, or `vision_encoder=fp16,embed_tokens=q4,decoder_model_merged=q4f16`
- * (sessions not named take `fallback`).
- */
-export function parseDtypeSpec(text: string): DtypeSpec {
-  const trimmed = text.trim();
-  if (!trimmed.includes('=')) return checkDtype(trimmed, '');
-  const spec: Partial<Record<SessionName, Dtype>> = {};
-  for (const part of trimmed.split(',')) {
-    const [key = '', value = ''] = part.split('=').map((s) => s.trim());
-    if (!isSessionName(key)) {
-      throw new SmolVLMError('USAGE', `unknown session "${key}" in dtype "${text}"; expected ${SESSION_NAMES.join(', ')}`);
-    }
-    spec[key] = checkDtype(value, ` for ${key}`);
-  }
-  return spec;
-}
-
-/** Expands a dtype option into one dtype per session, validating every value. */
-export function resolveDtypes(spec: DtypeSpec | string | undefined, fallback: Dtype = DEFAULT_DTYPE): SessionDtypes {
-  const parsed: DtypeSpec = spec === undefined ? fallback : typeof spec === 'string' ? parseDtypeSpec(spec) : spec;
-  if (typeof parsed === 'string') {
-    return { vision_encoder: parsed, embed_tokens: parsed, decoder_model_merged: parsed };
-  }
+/** Expands an explicit dtype option (text or object) into one dtype per session, validating every value. */
+export function resolveDtypes(spec: DtypeSpec | string, fallback: Dtype = DEFAULT_DTYPE): SessionDtypes {
+  const parsed: DtypeSpec = typeof spec === 'string' ? parseDtypeSpec(spec.trim()) : spec;
+  if (typeof parsed === 'string') return { vision_encoder: parsed, embed_tokens: parsed, decoder_model_merged: parsed };
   for (const key of Object.keys(parsed)) {
     if (!isSessionName(key)) throw new SmolVLMError('USAGE', `unknown session "${key}" in dtype option; expected ${SESSION_NAMES.join(', ')}`);
   }
@@ -72,12 +53,21 @@ export function resolveDtypes(spec: DtypeSpec | string | undefined, fallback: Dt
   return out;
 }
 
-/** `onnx/{session}{suffix}.onnx` */
-export function onnxFilePath(session: SessionName, dtype: Dtype): string {
-  return `onnx/${session}${DTYPE_SUFFIX[dtype]}.onnx`;
+/** Per session, the first dtype of `preference` for which `has(session, dtype)`; undefined if some session has none. */
+export function pickDtypes(preference: readonly Dtype[], has: (session: SessionName, dtype: Dtype) => boolean): SessionDtypes | undefined {
+  const out = {} as SessionDtypes;
+  for (const session of SESSION_NAMES) {
+    const d = preference.find((dtype) => has(session, dtype));
+    if (!d) return undefined;
+    out[session] = d;
+  }
+  return out;
 }
 
-const SUFFIX_TO_DTYPE = new Map<string, Dtype>(CANONICAL_DTYPES.map((d) => [DTYPE_SUFFIX[d], d]));
+/** `onnx/{session}{suffix}.onnx` */
+export const onnxFilePath: (session: SessionName, dtype: Dtype) => string = onnxFileName;
+
+const SUFFIX_TO_DTYPE = new Map<string, Dtype>(CANONICAL_DTYPES.map((d) => [DTYPE_SUFFIXES[d], d]));
 
 /** Reverse of onnxFilePath for a base name such as `decoder_model_merged_q4f16.onnx`. */
 export function parseOnnxFileName(name: string): { session: SessionName; dtype: Dtype } | undefined {

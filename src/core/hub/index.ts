@@ -5,11 +5,11 @@
  * leaves refs/ unwritten, reads neither HF_ENDPOINT nor HF_TOKEN, rejects tokens not starting with `hf_`, and its
  * cache scan does not descend into `onnx/` (spec §7.3). Its `listFiles` is used for the tree API.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
 import { MODEL_ALIASES } from './aliases.js';
-import { resolveDtypes, type SessionDtypes, type SessionName } from './dtypes.js';
+import { DEFAULT_DTYPE, DEFAULT_DTYPE_PREFERENCE, onnxFilePath, pickDtypes, resolveDtypes, type SessionDtypes, type SessionName } from './dtypes.js';
 import { expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv, type HubEnvSettings } from './env.js';
 import { sessionFiles } from './files.js';
 import { DEFAULT_RETRY, type HttpContext } from './http.js';
@@ -21,12 +21,14 @@ export { DEFAULT_MODEL, MODEL_ALIASES, aliasOfRepo, findAlias, type ModelAlias }
 export {
   CANONICAL_DTYPES,
   DEFAULT_DTYPE,
-  DTYPE_SUFFIX,
+  DEFAULT_DTYPE_PREFERENCE,
+  DTYPE_SUFFIXES,
   SESSION_NAMES,
   isDtype,
   onnxFilePath,
   parseDtypeSpec,
   parseOnnxFileName,
+  pickDtypes,
   resolveDtypes,
   type Dtype,
   type DtypeSpec,
@@ -55,6 +57,7 @@ export interface ModelSource {
   alias?: string;
   /** True when nothing was requested from the network (and always for a local directory). */
   fromCache: boolean;
+  /** dtype per session: as requested, else the preferred one available (pass it on to the engine). */
   dtypes: SessionDtypes;
   /** Absolute paths of the three session files (not checked for a local directory). */
   sessions: Record<SessionName, string>;
@@ -86,7 +89,8 @@ async function hubSource(repo: string, revision: string | undefined, alias: stri
   const result: HubModelResult = await ensureHubModel({
     repo,
     revision: revision ?? 'main',
-    dtypes: resolveDtypes(options.dtype),
+    ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
+    preference: options.dtypePreference ?? DEFAULT_DTYPE_PREFERENCE,
     cacheDir: options.cacheDir ?? hubCacheDir(env),
     offline: options.offline ?? hubOffline(env),
     checkForUpdates,
@@ -108,7 +112,11 @@ async function isDirectory(p: string): Promise<boolean> {
 }
 
 function localSource(dir: string, options: HubOptions): ModelSource {
-  const dtypes = resolveDtypes(options.dtype);
+  const dtypes =
+    options.dtype !== undefined
+      ? resolveDtypes(options.dtype)
+      : (pickDtypes(options.dtypePreference ?? DEFAULT_DTYPE_PREFERENCE, (s, d) => existsSync(path.join(dir, ...onnxFilePath(s, d).split('/')))) ??
+        resolveDtypes(DEFAULT_DTYPE));
   const sessions = {} as Record<SessionName, string>;
   for (const [s, f] of Object.entries(sessionFiles(dtypes)) as [SessionName, string][]) sessions[s] = path.join(dir, ...f.split('/'));
   return { dir, fromCache: false, dtypes, sessions };

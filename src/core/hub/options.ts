@@ -1,4 +1,4 @@
-import type { DtypeSpec } from './dtypes.js';
+import type { Dtype, DtypeSpec } from './dtypes.js';
 import type { Env } from './env.js';
 import type { RetryOptions } from './http.js';
 
@@ -23,8 +23,13 @@ export interface DownloadProgress {
 }
 
 export interface HubOptions {
-  /** One dtype for all sessions, one per session, or text such as `q4` / `vision_encoder=fp16,...` (default fp32). */
+  /**
+   * One dtype for all sessions, one per session (unnamed sessions: fp32), or text such as `q4` / `vision=fp16,decoder=q4`.
+   * Absent: per session, the first of `dtypePreference` that the repo has (or, served from the cache, the snapshot has).
+   */
   dtype?: DtypeSpec | string;
+  /** Default: DEFAULT_DTYPE_PREFERENCE, the engine's order (int8, uint8, quantized, q4, fp32, fp16, q4f16, bnb4). */
+  dtypePreference?: readonly Dtype[];
   /** Overrides HF_ENDPOINT. */
   endpoint?: string;
   /** Overrides HF_TOKEN & co; `false` sends no token. */

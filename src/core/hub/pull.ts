@@ -12,7 +12,18 @@ import {
   writeRef,
 } from './cache-layout.js';
 import { downloadBlob } from './download.js';
-import { CANONICAL_DTYPES, parseOnnxFileName, SESSION_NAMES, type SessionDtypes, type SessionName } from './dtypes.js';
+import {
+  CANONICAL_DTYPES,
+  onnxFilePath,
+  parseOnnxFileName,
+  pickDtypes,
+  resolveDtypes,
+  SESSION_NAMES,
+  type Dtype,
+  type DtypeSpec,
+  type SessionDtypes,
+  type SessionName,
+} from './dtypes.js';
 import { dataPartName, isDataPartOf, MAX_DATA_PARTS, OPTIONAL_FILES, REQUIRED_FILES, sessionFiles, sortDataParts } from './files.js';
 import { headFile, hubHttpError, listOnnxFolder, throwIfAborted, type FileMetadata, type HttpContext } from './http.js';
 import { acquireLock } from './lock.js';
@@ -22,7 +33,9 @@ import { formatRef, isCommitSha } from './refs.js';
 export interface HubModelRequest {
   repo: string;
   revision: string;
-  dtypes: SessionDtypes;
+  /** Explicit dtypes; when absent each session gets the first of `preference` the repo has. */
+  dtype?: DtypeSpec | string;
+  preference: readonly Dtype[];
   cacheDir: string;
   offline: boolean;
   checkForUpdates: boolean;
@@ -52,6 +65,7 @@ export interface HubModelResult {
 
 interface CacheCheck {
   commit?: string;
+  dtypes?: SessionDtypes;
   present: string[];
   /** Required files absent. */
   missing: string[];
@@ -77,15 +91,39 @@ async function presentDataParts(cache: RepoCache, commit: string, onnxFile: stri
   return present;
 }
 
+/** The session files present in a snapshot's onnx/ folder. */
+async function snapshotOnnxFiles(cache: RepoCache, commit: string): Promise<Set<string>> {
+  const present = new Set<string>();
+  let names: string[] = [];
+  try {
+    names = await fs.readdir(path.join(cache.snapshotDir(commit), 'onnx'));
+  } catch {
+    // no onnx/ folder
+  }
+  for (const n of names) if (n.endsWith('.onnx') && (await isInSnapshot(cache, commit, `onnx/${n}`))) present.add(`onnx/${n}`);
+  return present;
+}
+
+const ANY_ONNX = 'onnx/ session files (no dtype present)';
+
 /**
  * What the cache holds for a revision. Data parts are taken as present: downloads link an .onnx only after its
  * data parts, so a linked .onnx implies its parts.
  */
-async function checkCache(cache: RepoCache, revision: string, dtypes: SessionDtypes): Promise<CacheCheck> {
-  const onnx = Object.values(sessionFiles(dtypes));
+async function checkCache(cache: RepoCache, revision: string, explicit: SessionDtypes | undefined, preference: readonly Dtype[]): Promise<CacheCheck> {
   const commit = await resolveCachedRevision(cache, revision);
-  if (!commit) return { present: [], missing: [...REQUIRED_FILES, ...onnx], unknownOptional: [...OPTIONAL_FILES] };
-  const check: CacheCheck = { commit, present: [], missing: [], unknownOptional: [] };
+  const onnxOf = (d: SessionDtypes): string[] => Object.values(sessionFiles(d));
+  if (!commit) {
+    return { present: [], missing: [...REQUIRED_FILES, ...(explicit ? onnxOf(explicit) : [ANY_ONNX])], unknownOptional: [...OPTIONAL_FILES] };
+  }
+  let dtypes = explicit;
+  if (!dtypes) {
+    const files = await snapshotOnnxFiles(cache, commit);
+    dtypes = pickDtypes(preference, (s, d) => files.has(onnxFilePath(s, d)));
+  }
+  const check: CacheCheck = { commit, ...(dtypes ? { dtypes } : {}), present: [], missing: [], unknownOptional: [] };
+  const onnx = dtypes ? onnxOf(dtypes) : [];
+  if (!dtypes) check.missing.push(ANY_ONNX);
   for (const file of [...REQUIRED_FILES, ...onnx]) {
     if (await isInSnapshot(cache, commit, file)) check.present.push(file);
     else check.missing.push(file);
@@ -102,6 +140,7 @@ async function checkCache(cache: RepoCache, revision: string, dtypes: SessionDty
 
 function result(
   req: HubModelRequest,
+  dtypes: SessionDtypes,
   cache: RepoCache,
   commit: string,
   files: string[],
@@ -110,8 +149,8 @@ function result(
 ): HubModelResult {
   const dir = cache.snapshotDir(commit);
   const sessions = {} as Record<SessionName, string>;
-  for (const [s, f] of Object.entries(sessionFiles(req.dtypes)) as [SessionName, string][]) sessions[s] = path.join(dir, ...f.split('/'));
-  return { dir, repo: req.repo, revision: req.revision, commit, fromCache, dtypes: req.dtypes, sessions, files, downloaded };
+  for (const [s, f] of Object.entries(sessionFiles(dtypes)) as [SessionName, string][]) sessions[s] = path.join(dir, ...f.split('/'));
+  return { dir, repo: req.repo, revision: req.revision, commit, fromCache, dtypes, sessions, files, downloaded };
 }
 
 function offlineError(req: HubModelRequest, check: CacheCheck): SmolVLMError {
@@ -150,23 +189,22 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 /** Ensures the files of `repo@revision` for the dtypes are in the cache; returns the snapshot. */
 export async function ensureHubModel(req: HubModelRequest): Promise<HubModelResult> {
   const cache = new RepoCache(req.cacheDir, req.repo);
-  const check = await checkCache(cache, req.revision, req.dtypes);
-  const cacheComplete = check.commit !== undefined && check.missing.length === 0;
+  const explicit = req.dtype === undefined ? undefined : resolveDtypes(req.dtype);
+  const check = await checkCache(cache, req.revision, explicit, req.preference);
+  const cached = check.commit !== undefined && check.dtypes !== undefined && check.missing.length === 0 ? { commit: check.commit, dtypes: check.dtypes } : undefined;
+  const fromCache = (c: { commit: string; dtypes: SessionDtypes }): HubModelResult =>
+    result(req, c.dtypes, cache, c.commit, check.present, true, { files: 0, bytes: 0 });
   if (req.offline) {
-    if (!cacheComplete) throw offlineError(req, check);
-    return result(req, cache, check.commit!, check.present, true, { files: 0, bytes: 0 });
+    if (!cached) throw offlineError(req, check);
+    return fromCache(cached);
   }
-  if (cacheComplete && check.unknownOptional.length === 0 && !req.checkForUpdates) {
-    return result(req, cache, check.commit!, check.present, true, { files: 0, bytes: 0 });
-  }
+  if (cached && check.unknownOptional.length === 0 && !req.checkForUpdates) return fromCache(cached);
   try {
-    return await fetchModel(req, cache);
+    return await fetchModel(req, cache, explicit);
   } catch (error) {
     // The Hub was only asked about an optional file (e.g. a cache written by huggingface_hub without
     // chat_template.json): whatever went wrong there (no network, no token any more), the complete cache is used.
-    if (error instanceof SmolVLMError && error.code !== 'ABORTED' && cacheComplete && !req.checkForUpdates) {
-      return result(req, cache, check.commit!, check.present, true, { files: 0, bytes: 0 });
-    }
+    if (error instanceof SmolVLMError && error.code !== 'ABORTED' && cached && !req.checkForUpdates) return fromCache(cached);
     throw error;
   }
 }
@@ -177,7 +215,37 @@ interface PlannedFile {
   meta?: FileMetadata;
 }
 
-async function fetchModel(req: HubModelRequest, cache: RepoCache): Promise<HubModelResult> {
+/** Without the tree API: per session, the first dtype of the preference whose file is cached or answers a HEAD. */
+async function probeDtypes(
+  ctx: HttpContext,
+  cache: RepoCache,
+  repo: string,
+  commit: string,
+  preference: readonly Dtype[],
+  known: Map<string, FileMetadata>,
+): Promise<SessionDtypes | undefined> {
+  const out = {} as SessionDtypes;
+  for (const session of SESSION_NAMES) {
+    let found: Dtype | undefined;
+    for (const d of preference) {
+      const file = onnxFilePath(session, d);
+      if (await isInSnapshot(cache, commit, file)) found = d;
+      else {
+        const head = await headFile(ctx, repo, commit, file);
+        if (head.found) {
+          known.set(file, head.meta);
+          found = d;
+        }
+      }
+      if (found) break;
+    }
+    if (!found) return undefined;
+    out[session] = found;
+  }
+  return out;
+}
+
+async function fetchModel(req: HubModelRequest, cache: RepoCache, explicit: SessionDtypes | undefined): Promise<HubModelResult> {
   const ctx = req.http();
   const { repo, revision } = req;
   const where = (file?: string) => ({ repo, revision, ...(file ? { file } : {}) });
@@ -193,8 +261,14 @@ async function fetchModel(req: HubModelRequest, cache: RepoCache): Promise<HubMo
     known.set('config.json', head.meta);
   }
 
-  const onnxFiles = sessionFiles(req.dtypes);
   const listing = await listOnnxFolder(ctx, repo, commit);
+  let dtypes = explicit;
+  if (!dtypes && listing) dtypes = pickDtypes(req.preference, (s, d) => listing.includes(path.posix.basename(onnxFilePath(s, d))));
+  if (!dtypes && !listing) dtypes = await probeDtypes(ctx, cache, repo, commit, req.preference, known);
+  if (!dtypes) {
+    throw new SmolVLMError('HUB_NOT_FOUND', `${formatRef(repo, revision)} has no ONNX session files of a known dtype in onnx/`);
+  }
+  const onnxFiles = sessionFiles(dtypes);
   const dataParts = new Map<string, string[]>();
   for (const onnx of Object.values(onnxFiles)) {
     const base = path.posix.basename(onnx);
@@ -319,5 +393,5 @@ async function fetchModel(req: HubModelRequest, cache: RepoCache): Promise<HubMo
   }
 
   await writeRef(cache, revision, commit);
-  return result(req, cache, commit, present, false, { files: downloadedFiles, bytes: downloadedBytes });
+  return result(req, dtypes, cache, commit, present, false, { files: downloadedFiles, bytes: downloadedBytes });
 }
