@@ -331,10 +331,16 @@ describe('offline, foreign caches, probing, cancellation, locks', { concurrency:
       assert.equal(unreachable.fromCache, true);
       await assert.rejects(pullModel(REPO, env.opts({ dtype: 'q4', fetch: failingFetch, retry: { retries: 0 } })), { code: 'NETWORK' });
       assert.equal(env.hub.log.length, 0);
-      // online, the unknown optional file is asked for; nothing present is downloaded again
+      // online, only the unknown optional file is asked for, at the cached commit, even though main has moved on
+      Object.assign(env.hub.repo(REPO)!, { commit: fakeCommit('newer'), branches: { previous: COMMIT } });
       const src = await resolveModelSource(REPO, env.opts({ dtype: 'q4' }));
       assert.equal(src.dir, snap);
-      assert.deepEqual(env.hub.log.filter((r) => r.method === 'GET' && r.file).map((r) => r.file), ['chat_template.json']);
+      assert.deepEqual(env.hub.log.map((r) => `${r.method} ${r.file ?? r.path}`), [`HEAD chat_template.json`, 'GET chat_template.json']);
+      assert.ok(env.hub.log[0]!.path.includes(`/resolve/${COMMIT}/`));
+      assert.equal(readFileSync(path.join(dir, 'refs', 'main'), 'utf8'), COMMIT);
+      env.hub.clearLog();
+      assert.equal((await resolveModelSource(REPO, env.opts({ dtype: 'q4' }))).fromCache, true);
+      assert.equal(env.hub.log.length, 0);
     } finally {
       await env.close();
     }

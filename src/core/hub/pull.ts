@@ -198,15 +198,18 @@ export async function ensureHubModel(req: HubModelRequest): Promise<HubModelResu
     if (!cached) throw offlineError(req, check);
     return fromCache(cached);
   }
-  if (cached && check.unknownOptional.length === 0 && !req.checkForUpdates) return fromCache(cached);
-  try {
-    return await fetchModel(req, cache, explicit);
-  } catch (error) {
-    // The Hub was only asked about an optional file (e.g. a cache written by huggingface_hub without
-    // chat_template.json): whatever went wrong there (no network, no token any more), the complete cache is used.
-    if (error instanceof SmolVLMError && error.code !== 'ABORTED' && cached && !req.checkForUpdates) return fromCache(cached);
-    throw error;
+  if (cached && !req.checkForUpdates) {
+    if (check.unknownOptional.length === 0) return fromCache(cached);
+    // Complete but for an optional file nobody asked about yet (a cache written by huggingface_hub without
+    // chat_template.json): ask for it at the cached commit only, and whatever goes wrong, use the cache.
+    try {
+      return await fetchModel(req, cache, explicit, cached);
+    } catch (error) {
+      if (error instanceof SmolVLMError && error.code !== 'ABORTED') return fromCache(cached);
+      throw error;
+    }
   }
+  return fetchModel(req, cache, explicit);
 }
 
 interface PlannedFile {
@@ -245,14 +248,25 @@ async function probeDtypes(
   return out;
 }
 
-async function fetchModel(req: HubModelRequest, cache: RepoCache, explicit: SessionDtypes | undefined): Promise<HubModelResult> {
+/**
+ * The online path: resolves the revision, picks the files, downloads what blobs/ lacks and links the snapshot.
+ * `pinned` (a complete cached snapshot) skips resolving the revision and listing the repo.
+ */
+async function fetchModel(
+  req: HubModelRequest,
+  cache: RepoCache,
+  explicit: SessionDtypes | undefined,
+  pinned?: { commit: string; dtypes: SessionDtypes },
+): Promise<HubModelResult> {
   const ctx = req.http();
   const { repo, revision } = req;
   const where = (file?: string) => ({ repo, revision, ...(file ? { file } : {}) });
   const known = new Map<string, FileMetadata>();
 
   let commit: string;
-  if (isCommitSha(revision)) {
+  if (pinned) {
+    commit = pinned.commit;
+  } else if (isCommitSha(revision)) {
     commit = revision;
   } else {
     const head = await headFile(ctx, repo, revision, 'config.json');
@@ -261,8 +275,8 @@ async function fetchModel(req: HubModelRequest, cache: RepoCache, explicit: Sess
     known.set('config.json', head.meta);
   }
 
-  const listing = await listOnnxFolder(ctx, repo, commit);
-  let dtypes = explicit;
+  const listing = pinned ? undefined : await listOnnxFolder(ctx, repo, commit);
+  let dtypes = pinned?.dtypes ?? explicit;
   if (!dtypes && listing) dtypes = pickDtypes(req.preference, (s, d) => listing.includes(path.posix.basename(onnxFilePath(s, d))));
   if (!dtypes && !listing) dtypes = await probeDtypes(ctx, cache, repo, commit, req.preference, known);
   if (!dtypes) {
@@ -392,6 +406,6 @@ async function fetchModel(req: HubModelRequest, cache: RepoCache, explicit: Sess
     overallDone += meta.size;
   }
 
-  await writeRef(cache, revision, commit);
+  if (!pinned) await writeRef(cache, revision, commit);
   return result(req, dtypes, cache, commit, present, false, { files: downloadedFiles, bytes: downloadedBytes });
 }
