@@ -17,3 +17,28 @@ export { PromptCache } from './core/prompt-cache.js';
 export { TextStream } from './core/stream.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';
 export { DTYPES, DTYPE_SUFFIXES, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-dir.js';
+export {
+  Conversation,
+  DEFAULT_CONVERSATION_MAX_TOKENS,
+  TRANSCRIPT_FORMAT,
+  TRANSCRIPT_VERSION,
+  parseTranscript,
+  type ContextUsage,
+  type ConversationImage,
+  type ConversationMessage,
+  type ConversationNotice,
+  type ConversationOptions,
+  type ConversationSettings,
+  type ConversationTranscript,
+  type ImageArgument,
+  type ImageListing,
+  type MissingImage,
+  type OverflowPolicy,
+  type RestoreOptions,
+  type RestoreReport,
+  type TranscriptImage,
+  type TranscriptMessage,
+  type TranscriptSettings,
+  type TurnOptions,
+  type TurnResult,
+} from './core/conversation.js';
