@@ -1,0 +1,60 @@
+import { Command } from '@commander-js/extra-typings';
+import { assertSingleStdinSource, STDIN_SOURCE } from '../../core/image/source.js';
+import { runCommand } from '../context.js';
+import { EXIT_CODES_HELP, UsageError } from '../errors.js';
+import { isImageArgument, readStdinText } from '../inputs.js';
+import { buildMessages, withCommonOptions } from '../options.js';
+
+const HELP = `
+The last argument is the question unless -q gives it; the arguments before it are images, all put
+into one prompt in order. Without images it is a plain text chat with the language model. When the
+question is not given and no image is read from stdin, the question is read from stdin.
+
+Images: paths (~ expanded), file:// and http(s):// URLs, data: URIs, or - for stdin.
+
+Examples:
+  $ smolvlm ask photo.jpg "What is written on the sign?"
+  $ smolvlm ask before.png after.png "What changed between these two screenshots?"
+  $ smolvlm ask -q "How many people are there?" https://example.com/crowd.jpg
+  $ smolvlm ask "Write a haiku about autumn."
+  $ echo "What colour is the car?" | smolvlm ask car.jpg
+  $ smolvlm ask - "What is this?" < photo.jpg
+
+${EXIT_CODES_HELP}
+`;
+
+export function askCommand() {
+  return withCommonOptions(
+    new Command('ask')
+      .summary('ask a question about images, or without images')
+      .description('Ask a question about zero, one or several images.')
+      .argument('[images...]', 'images, then the question (unless -q)')
+      .option('-q, --question <text>', 'the question (then every argument is an image)'),
+  )
+    .addHelpText('after', HELP)
+    .action((inputs, options) =>
+      runCommand(options, async (ctx) => {
+        let images = inputs;
+        let question = options.question;
+        if (question === undefined) {
+          const last = inputs.at(-1);
+          if (last !== undefined && !(await isImageArgument(last, ctx.io.cwd))) {
+            question = last;
+            images = inputs.slice(0, -1);
+          }
+        }
+        assertSingleStdinSource(images);
+        if (question === undefined) {
+          if (images.includes(STDIN_SOURCE)) {
+            throw new UsageError('missing question: stdin carries the image ("-"), so give the question after the images or with -q');
+          }
+          if (ctx.io.stdin.isTTY) throw new UsageError('missing question: give it after the images, with -q, or on stdin');
+          question = (await readStdinText(ctx.io.stdin, ctx.signal)).trim();
+          if (question === '') throw new UsageError('missing question: give it after the images, with -q, or on stdin (stdin was empty)');
+        }
+        if (question.trim() === '') throw new UsageError('the question is empty');
+        const loaded = await ctx.loadModel();
+        await ctx.answer(loaded, buildMessages(options, images, question), question);
+      }),
+    );
+}

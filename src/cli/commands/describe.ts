@@ -1,0 +1,51 @@
+import { Command } from '@commander-js/extra-typings';
+import { assertSingleStdinSource, sourceLabel } from '../../core/image/source.js';
+import { runCommand } from '../context.js';
+import { EXIT_CODES_HELP } from '../errors.js';
+import { isImageError } from '../inputs.js';
+import { buildMessages, withCommonOptions } from '../options.js';
+import { DESCRIBE_PROMPT } from '../prompts.js';
+
+const HELP = `
+Each image is described on its own; the model is loaded once for all of them. With several images
+each answer comes under a "==> image <==" header (on stderr when stdout is not a terminal), or as
+one JSON object per line with --json. An image that cannot be read is reported and skipped (exit 1).
+
+Images: paths (~ expanded), file:// and http(s):// URLs, data: URIs, or - for stdin.
+
+Examples:
+  $ smolvlm describe photo.jpg
+  $ smolvlm describe --prompt "What animals are in this picture?" zoo.png
+  $ curl -s https://example.com/cat.jpg | smolvlm describe -
+  $ find . -name '*.jpg' | xargs smolvlm describe --json > captions.jsonl
+
+${EXIT_CODES_HELP}
+`;
+
+export function describeCommand() {
+  return withCommonOptions(
+    new Command('describe')
+      .summary('describe each image on its own')
+      .description('Describe images, each on its own, with the model\'s usual prompt.')
+      .argument('<images...>', 'image paths, URLs, data: URIs, or - for stdin')
+      .option('-p, --prompt <text>', 'what to ask about each image', DESCRIBE_PROMPT),
+  )
+    .addHelpText('after', HELP)
+    .action((images, options) =>
+      runCommand(options, async (ctx) => {
+        assertSingleStdinSource(images);
+        const loaded = await ctx.loadModel();
+        for (const image of images) {
+          if (ctx.interrupted) break;
+          const label = sourceLabel(image);
+          if (images.length > 1) ctx.renderer.header(label);
+          try {
+            await ctx.answer(loaded, buildMessages(options, [image], options.prompt), options.prompt);
+          } catch (error) {
+            if (ctx.interrupted || !isImageError(error)) throw error;
+            ctx.fail(error, { image: label });
+          }
+        }
+      }),
+    );
+}

@@ -1,0 +1,38 @@
+import { Command } from '@commander-js/extra-typings';
+import { assertSingleStdinSource } from '../../core/image/source.js';
+import { runCommand } from '../context.js';
+import { EXIT_CODES_HELP } from '../errors.js';
+import { buildMessages, withCommonOptions } from '../options.js';
+import { storyPrompt } from '../prompts.js';
+
+const HELP = `
+All images go into one prompt, in the order given, with a request for a story that connects them.
+With several images, tiling is off by default (each image costs one tile instead of up to 17);
+--split turns it back on for more detail at a much higher token cost.
+
+Examples:
+  $ smolvlm story morning.jpg noon.jpg night.jpg
+  $ smolvlm story --temperature 0.8 --seed 7 a.jpg b.jpg
+  $ smolvlm story --prompt "Write a poem about these photos." a.jpg b.jpg
+
+${EXIT_CODES_HELP}
+`;
+
+export function storyCommand() {
+  return withCommonOptions(
+    new Command('story')
+      .summary('tell one story that connects the images')
+      .description('Write one story over all images, in order.')
+      .argument('<images...>', 'image paths, URLs, data: URIs, or - for stdin')
+      .option('-p, --prompt <text>', 'what to ask instead of a story'),
+  )
+    .addHelpText('after', HELP)
+    .action((images, options) =>
+      runCommand(options, async (ctx) => {
+        assertSingleStdinSource(images);
+        const prompt = options.prompt ?? storyPrompt(images.length);
+        const loaded = await ctx.loadModel();
+        await ctx.answer(loaded, buildMessages(options, images, prompt), prompt, { split: images.length > 1 ? false : undefined });
+      }),
+    );
+}

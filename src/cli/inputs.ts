@@ -1,0 +1,50 @@
+/** Command-line inputs: telling images from questions, reading a question from stdin. */
+import { stat } from 'node:fs/promises';
+import { resolveLocalPath, hasImageExtension, STDIN_SOURCE } from '../core/image/source.js';
+import { isSmolVLMError } from '../index.js';
+import { UsageError } from './errors.js';
+
+/** Most bytes of a question read from stdin. */
+export const MAX_STDIN_TEXT_BYTES = 1024 * 1024;
+
+/**
+ * Whether a positional argument names an image rather than being the question: `-`, a URL or
+ * `data:` URI, an existing path, or a single word with an image extension.
+ */
+export async function isImageArgument(text: string, cwd: string): Promise<boolean> {
+  if (text === STDIN_SOURCE) return true;
+  if (/^(data:|https?:\/\/|file:)/i.test(text)) return true;
+  if (!/\s/.test(text) && hasImageExtension(text)) return true;
+  try {
+    await stat(resolveLocalPath(text, { cwd }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads stdin as UTF-8 text (for a question), refusing more than MAX_STDIN_TEXT_BYTES. */
+export async function readStdinText(stdin: NodeJS.ReadableStream, signal?: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stdin) {
+    if (signal?.aborted) break;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+    total += bytes.length;
+    if (total > MAX_STDIN_TEXT_BYTES) throw new UsageError(`the question on stdin is longer than ${MAX_STDIN_TEXT_BYTES / 1024 / 1024} MiB`);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Errors that belong to one image of several (the others can still be answered). */
+export function isImageError(error: unknown): boolean {
+  return (
+    isSmolVLMError(error) &&
+    (error.code === 'IMAGE_NOT_FOUND' ||
+      error.code === 'IMAGE_INVALID' ||
+      error.code === 'IMAGE_TOO_LARGE' ||
+      error.code === 'NETWORK' ||
+      error.code === 'CONTEXT_OVERFLOW')
+  );
+}

@@ -1,0 +1,15 @@
+/** The `smolvlm` executable. To add a command: import its factory and list it in COMMANDS. */
+import { askCommand } from './commands/ask.js';
+import { chatCommand } from './commands/chat.js';
+import { describeCommand } from './commands/describe.js';
+import { storyCommand } from './commands/story.js';
+import { main, type CommandFactory } from './program.js';
+
+const COMMANDS: CommandFactory[] = [
+  describeCommand,
+  askCommand,
+  storyCommand,
+  chatCommand,
+];
+
+process.exitCode = await main(COMMANDS);

@@ -1,0 +1,72 @@
+/**
+ * The `smolvlm` program around the commands listed in main.ts. Every command (and its subcommands)
+ * gets the same error handling: usage errors exit 2, --help and --version 0.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, reportError } from './errors.js';
+import { MODEL_ENV } from './options.js';
+import { colorAllowed } from './render.js';
+import { Chalk, chalkStderr } from 'chalk';
+
+/** Builds one top-level command. */
+export type CommandFactory = () => CommandUnknownOpts;
+
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export const ENVIRONMENT_HELP = `Environment:
+  ${MODEL_ENV}   default model (a model directory) when --model is not given
+  NO_COLOR        no colours on stderr`;
+
+/** exitOverride and quiet error output on a command and all its subcommands; main() reports errors itself. */
+function configureTree(command: CommandUnknownOpts): void {
+  command.exitOverride();
+  command.configureOutput({ outputError: () => {} });
+  for (const sub of command.commands) configureTree(sub);
+}
+
+export function buildProgram(commands: readonly CommandFactory[]): CommandUnknownOpts {
+  const program = new Command('smolvlm')
+    .description('Run SmolVLM vision-language models locally on their ONNX exports.')
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError(true)
+    .addHelpText('after', `\nExamples:\n  $ smolvlm describe photo.jpg\n  $ smolvlm ask photo.jpg "What is written on the sign?"\n  $ smolvlm story a.jpg b.jpg c.jpg\n  $ smolvlm ask "Write a haiku about autumn."\n\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n`);
+  for (const make of commands) program.addCommand(make());
+  configureTree(program);
+  return program;
+}
+
+/** Parses and runs; returns the exit code (commands set process.exitCode themselves). */
+export async function main(commands: readonly CommandFactory[], argv: readonly string[] = process.argv): Promise<number> {
+  const program = buildProgram(commands);
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
+      // `smolvlm` alone prints the help (on stderr) and is a usage error.
+      if (error.code === 'commander.help') return EXIT_USAGE;
+    }
+    const json = argv.includes('--json');
+    const colour = colorAllowed({ color: !argv.includes('--no-color') }) && process.stderr.isTTY === true;
+    const paint = new Chalk({ level: colour ? Math.max(1, chalkStderr.level) as 1 | 2 | 3 : 0 });
+    const verbose = argv.includes('--verbose') || argv.includes('-v');
+    const code = reportError(error, { json, verbose, paint: (t) => paint.red.bold(t) });
+    if (error instanceof CommanderError && !json) process.stderr.write(`Run "${commandPath(program, argv)} --help" for usage.\n`);
+    return code;
+  }
+}
+
+/** `smolvlm` or `smolvlm <command>` for the hint after a usage error. */
+function commandPath(program: CommandUnknownOpts, argv: readonly string[]): string {
+  const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  return name && program.commands.some((c) => c.name() === name) ? `smolvlm ${name}` : 'smolvlm';
+}
