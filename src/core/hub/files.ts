@@ -1,17 +1,11 @@
+import { OPTIONAL_JSON_FILES, REQUIRED_JSON_FILES } from '../model-dir.js';
 import { onnxFilePath, SESSION_NAMES, type SessionDtypes, type SessionName } from './dtypes.js';
 
-/** Files every model needs besides the ONNX sessions (spec §7.4). */
-export const REQUIRED_FILES = [
-  'config.json',
-  'generation_config.json',
-  'preprocessor_config.json',
-  'processor_config.json',
-  'tokenizer.json',
-  'tokenizer_config.json',
-] as const;
+/** Files every model needs besides the ONNX sessions (spec §7.4), as the engine reads them. */
+export const REQUIRED_FILES = REQUIRED_JSON_FILES;
 
 /** Files that may be absent from a repo; a 404 is recorded as a `.no_exist` marker. */
-export const OPTIONAL_FILES = ['chat_template.json'] as const;
+export const OPTIONAL_FILES = OPTIONAL_JSON_FILES;
 
 /** Most external-data chunks looked for (transformers.js stops at 100 as well). */
 export const MAX_DATA_PARTS = 100;
