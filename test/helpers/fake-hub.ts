@@ -28,6 +28,8 @@ export interface FakeHubOptions {
   treeApi?: boolean;
   /** old repo id -> new repo id, answered with a relative 307 like a renamed repo. */
   renamed?: Record<string, string>;
+  /** Small files answer with a relative 307 to `/api/resolve-cache/...` pinned to the commit, as huggingface.co does. */
+  resolveCache?: boolean;
 }
 
 export interface LoggedRequest {
@@ -218,6 +220,8 @@ export class FakeHub {
     const url = new URL(req.url ?? '/', this.url);
     const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/.exec(url.pathname);
     if (tree) return this.onTree(req, res, tree[1]!, decodeURIComponent(tree[2]!), tree[3] ? decodeURIComponent(tree[3]) : '');
+    const cached = /^\/api\/resolve-cache\/models\/([^/]+\/[^/]+)\/([0-9a-f]{40})\/(.+)$/.exec(url.pathname);
+    if (cached) return this.onResolveCache(req, res, cached[1]!, cached[2]!, cached[3]!.split('/').map(decodeURIComponent).join('/'));
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!m) return this.end(res, this.entry(req, 'hub'), 404, { 'X-Error-Code': 'RepoNotFound' }, 'not found');
     const repoId = m[1]!;
@@ -252,7 +256,20 @@ export class FakeHub {
         `Found. Redirecting to ${location}`,
       );
     }
+    if (this.options.resolveCache) {
+      return this.end(res, e, 307, { Location: `/api/resolve-cache/models/${repoId}/${commit}/${m[3]}?etag=${gitBlobSha1(content)}` });
+    }
     this.serve(req, res, e, file, content, { ETag: `W/"${gitBlobSha1(content)}"`, 'X-Repo-Commit': commit });
+  }
+
+  private onResolveCache(req: http.IncomingMessage, res: http.ServerResponse, repoId: string, commit: string, file: string): void {
+    const e = this.entry(req, 'hub', file);
+    const repo = this.repo(repoId);
+    if (!repo) return this.end(res, e, 404, { 'X-Error-Code': 'RepoNotFound' }, 'Repository not found');
+    if (!this.authorized(repo, req)) return this.end(res, e, 401, { 'X-Error-Code': repo.authErrorCode ?? 'GatedRepo' }, 'Access restricted');
+    const content = this.filesOf(repo, commit)[file];
+    if (!content) return this.end(res, e, 404, { 'X-Error-Code': 'EntryNotFound', 'X-Repo-Commit': commit }, 'Entry not found');
+    this.serve(req, res, e, file, content, { ETag: `"${gitBlobSha1(content)}"`, 'X-Repo-Commit': commit });
   }
 
   private onTree(req: http.IncomingMessage, res: http.ServerResponse, repoId: string, rev: string, dir: string): void {

@@ -56,6 +56,7 @@ describe('hub downloads against a fake hub', () => {
     const requested = new Set(env.hub.log.map((r) => r.file).filter(Boolean));
     for (const f of requested) assert.ok([...JSONS, ...Q4].includes(f!), `unexpected request for ${f}`);
     assert.ok(!env.hub.log.some((r) => r.authorization), 'no token configured, none sent');
+    assert.ok(env.hub.log.filter((r) => r.method === 'GET' && r.server === 'hub').every((r) => r.path.includes(`/resolve/${COMMIT}/`)), 'GETs pinned to the commit');
 
     const last = events.at(-1)!;
     assert.equal(last.phase, 'done');
@@ -231,6 +232,7 @@ describe('hub errors and auth', () => {
         { id: 'test-org/no-onnx', files: { 'config.json': Buffer.from('{}') } },
       ],
       renamed: { 'old-org/old-name': REPO },
+      resolveCache: true,
     });
   });
   after(async () => env.close());
@@ -271,6 +273,7 @@ describe('hub errors and auth', () => {
     const cdnReqs = env.hub.log.filter((r) => r.server === 'cdn');
     assert.ok(cdnReqs.length >= 3);
     assert.ok(hubReqs.every((r) => r.authorization === 'Bearer hf_secret'));
+    assert.ok(hubReqs.some((r) => r.path.startsWith('/api/resolve-cache/') && r.method === 'GET'), 'small files via the commit-pinned resolve-cache redirect');
     assert.ok(cdnReqs.every((r) => r.authorization === undefined));
     await assert.rejects(pullModel('test-org/private', env.opts({ dtype: 'q4', token: 'hf_wrong' })), (e: Error & { code?: string }) => e.code === 'HUB_AUTH' && /was sent but does not grant access/.test(e.message));
   });

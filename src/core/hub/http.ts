@@ -234,9 +234,14 @@ export async function headFile(ctx: HttpContext, repo: string, revision: string,
     );
     const location = res.headers.get('location');
     const isRedirect = res.status >= 300 && res.status < 400;
-    if (isRedirect && location && !isAbsoluteUrl(location) && hops < 10) {
-      url = new URL(location, url).href;
-      continue;
+    // relative redirects (renamed repo, resolve-cache) and absolute ones to the endpoint itself are the Hub's own:
+    // followed; another origin is the CDN, whose 302 carries the metadata
+    if (isRedirect && location && hops < 10) {
+      const next = new URL(location, url);
+      if (!isAbsoluteUrl(location) || next.origin === new URL(ctx.endpoint).origin) {
+        url = next.href;
+        continue;
+      }
     }
     if (res.status === 404) return { found: false, response: res };
     if (!res.ok && !isRedirect) throw hubHttpError(ctx, res, where);

@@ -25,7 +25,7 @@ import {
   type SessionName,
 } from './dtypes.js';
 import { dataPartName, isDataPartOf, MAX_DATA_PARTS, OPTIONAL_FILES, REQUIRED_FILES, sessionFiles, sortDataParts } from './files.js';
-import { headFile, hubHttpError, listOnnxFolder, throwIfAborted, type FileMetadata, type HttpContext } from './http.js';
+import { headFile, hubHttpError, listOnnxFolder, resolveUrl, throwIfAborted, type FileMetadata, type HttpContext } from './http.js';
 import { acquireLock } from './lock.js';
 import type { DownloadProgress } from './options.js';
 import { formatRef, isCommitSha } from './refs.js';
@@ -272,7 +272,9 @@ async function fetchModel(
     const head = await headFile(ctx, repo, revision, 'config.json');
     if (!head.found) throw hubHttpError(ctx, head.response, where('config.json'));
     commit = head.meta.commit;
-    known.set('config.json', head.meta);
+    // served directly (no redirect): GET it at the commit, not at a branch that may move meanwhile
+    const direct = head.meta.url === resolveUrl(ctx, repo, revision, 'config.json');
+    known.set('config.json', direct ? { ...head.meta, url: resolveUrl(ctx, repo, commit, 'config.json') } : head.meta);
   }
 
   const listing = pinned ? undefined : await listOnnxFolder(ctx, repo, commit);
