@@ -56,7 +56,7 @@ describe('hub downloads against a fake hub', () => {
     const requested = new Set(env.hub.log.map((r) => r.file).filter(Boolean));
     for (const f of requested) assert.ok([...JSONS, ...Q4].includes(f!), `unexpected request for ${f}`);
     assert.ok(!env.hub.log.some((r) => r.authorization), 'no token configured, none sent');
-    assert.ok(env.hub.log.filter((r) => r.method === 'GET' && r.server === 'hub').every((r) => r.path.includes(`/resolve/${COMMIT}/`)), 'GETs pinned to the commit');
+    assert.ok(env.hub.log.filter((r) => r.method === 'GET' && r.server === 'hub' && r.file).every((r) => r.path.includes(`/resolve/${COMMIT}/`)), 'GETs pinned to the commit');
 
     const last = events.at(-1)!;
     assert.equal(last.phase, 'done');
