@@ -1,4 +1,4 @@
-export { SmolVLM, DEFAULT_DTYPE_PREFERENCE, isPreparedImage } from './core/model.js';
+export { SmolVLM, isPreparedImage } from './core/model.js';
 export type {
   LoadOptions,
   ImageOptions,
@@ -16,7 +16,7 @@ export type { FinishReason } from './core/generate.js';
 export { PromptCache } from './core/prompt-cache.js';
 export { TextStream } from './core/stream.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';
-export { DTYPES, DTYPE_SUFFIXES, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-dir.js';
+export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-dir.js';
 export {
   Conversation,
   DEFAULT_CONVERSATION_MAX_TOKENS,

@@ -25,6 +25,9 @@ export const DTYPES = Object.keys(DTYPE_SUFFIXES) as Dtype[];
 export type DtypeSpec = Dtype | Partial<Record<SessionName, Dtype>>;
 export type SessionDtypes = Record<SessionName, Dtype>;
 
+/** Tried in order when no dtype is asked for: each session gets the first whose file exists (see the README's Performance section). */
+export const DEFAULT_DTYPE_PREFERENCE: readonly Dtype[] = ['int8', 'uint8', 'quantized', 'q4', 'fp32', 'fp16', 'q4f16', 'bnb4'];
+
 export function isDtype(value: string): value is Dtype {
   return Object.hasOwn(DTYPE_SUFFIXES, value);
 }

@@ -6,7 +6,7 @@ import { decodeLoop, type FinishReason } from './generate.js';
 import { decodeImage, imageProcessorOptionsFromConfig, preprocessImage, type ImageProcessorOptions } from './image/index.js';
 import { readImageSource, type ImageSourceOptions } from './image/source.js';
 import { readModelSpec, type ModelSpec } from './model-config.js';
-import { availableDtypes, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
+import { availableDtypes, DEFAULT_DTYPE_PREFERENCE, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
 import { PromptCache, type ImageSpan } from './prompt-cache.js';
 import { ChatTemplate, expandImagePlaceholders, imageTokenCount, messageImages, type ChatMessage, type ImageInput } from './prompt.js';
 import type { RuntimeOptions } from './runtime.js';
@@ -14,8 +14,6 @@ import type { SamplingOptions } from './sampling.js';
 import { TextStream } from './stream.js';
 import { TextTokenizer } from './tokenizer.js';
 
-/** Dtypes tried in order when none is asked for: the first one whose file exists is used, per session. */
-export const DEFAULT_DTYPE_PREFERENCE: readonly Dtype[] = ['int8', 'uint8', 'quantized', 'q4', 'fp32', 'fp16', 'q4f16', 'bnb4'];
 
 export interface LoadOptions extends RuntimeOptions {
   /** One dtype for all sessions or one per session; default: the first present of DEFAULT_DTYPE_PREFERENCE. */

@@ -4,6 +4,7 @@
  */
 import { SmolVLMError } from '../errors.js';
 import {
+  DEFAULT_DTYPE_PREFERENCE,
   DTYPE_SUFFIXES,
   DTYPES,
   isDtype,
@@ -16,16 +17,11 @@ import {
   type SessionName,
 } from '../model-dir.js';
 
-export { DTYPE_SUFFIXES, DTYPES, isDtype, parseDtypeSpec, SESSION_NAMES, type Dtype, type DtypeSpec, type SessionDtypes, type SessionName };
+export { DEFAULT_DTYPE_PREFERENCE, DTYPE_SUFFIXES, DTYPES, isDtype, parseDtypeSpec, SESSION_NAMES, type Dtype, type DtypeSpec, type SessionDtypes, type SessionName };
 
 /** Fallback for the sessions a per-session dtype object does not name (as the engine does). */
 export const DEFAULT_DTYPE: Dtype = 'fp32';
 
-/**
- * Without a dtype, each session gets the first of these the repo (or the cached snapshot) has. Same order as the
- * engine's DEFAULT_DTYPE_PREFERENCE (core/model.ts), so that it then loads what was downloaded.
- */
-export const DEFAULT_DTYPE_PREFERENCE: readonly Dtype[] = ['int8', 'uint8', 'quantized', 'q4', 'fp32', 'fp16', 'q4f16', 'bnb4'];
 
 /** Canonical names, one per suffix (what listings report; `_quantized` is reported as q8). */
 export const CANONICAL_DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'];
