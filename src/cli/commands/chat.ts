@@ -1,0 +1,94 @@
+import { Command } from '@commander-js/extra-typings';
+import { STDIN_SOURCE } from '../../core/image/source.js';
+import { Conversation } from '../../index.js';
+import { CliContext, processIO } from '../context.js';
+import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INTERRUPTED, UsageError } from '../errors.js';
+import { withCommonOptions, type CommonOptions } from '../options.js';
+import { History, historyFile } from '../repl/history.js';
+import { runPiped, runTerminal } from '../repl/loop.js';
+import { ChatSession, describeImage } from '../repl/session.js';
+
+const HELP = `
+An interactive conversation that keeps the model's state between turns: a follow-up question
+about the same image does not pay for the image again. Images given here go with the first message.
+
+In a message, image files are recognised by name (quoted or not, "\\ " escapes, ~, file://, or
+dragged into the terminal). """ starts a multi-line message. Type /help in the chat for the
+commands: /image /images /clear /system /set /show /stats /retry /save /load /help /exit.
+
+Input history: $XDG_STATE_HOME/smolvlm/history (default ~/.local/state/smolvlm/history).
+
+Not a terminal: each line (or """ block) of stdin is a message, answers go to stdout and
+everything else to stderr; commands work the same.
+
+Examples:
+  $ smolvlm chat photo.jpg
+  $ smolvlm chat --temperature 0.7 --system "Answer in French."
+  $ printf 'What is this?\\nWhat colour is it?\\n' | smolvlm chat photo.jpg
+
+${EXIT_CODES_HELP}
+`;
+
+export function chatCommand() {
+  return withCommonOptions(
+    new Command('chat')
+      .summary('chat about images, keeping the conversation in memory')
+      .description('An interactive conversation, with images or without.')
+      .argument('[images...]', 'images for the first message: paths, file:// or http(s):// URLs, data: URIs'),
+  )
+    .addHelpText('after', HELP)
+    .action((images, options) => runChat(images, options));
+}
+
+async function runChat(images: string[], options: CommonOptions): Promise<void> {
+  const io = processIO();
+  const ctx = new CliContext(options, io);
+  const { renderer } = ctx;
+  const interactive = io.stdin.isTTY === true;
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    // A reader that closed the pipe wants no more answers.
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  };
+  io.stdout.on('error', onStdoutError);
+  try {
+    if (images.includes(STDIN_SOURCE)) throw new UsageError('chat reads messages from stdin, so "-" cannot be an image; pass image files or URLs');
+    const loaded = await ctx.loadModel();
+    const conversation = new Conversation(loaded.model, {
+      modelName: loaded.name,
+      ...(options.system !== undefined ? { system: options.system } : {}),
+      settings: {
+        maxTokens: options.maxTokens,
+        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.topK !== undefined ? { topK: options.topK } : {}),
+        ...(options.topP !== undefined ? { topP: options.topP } : {}),
+        ...(options.minP !== undefined ? { minP: options.minP } : {}),
+        ...(options.repetitionPenalty !== undefined ? { repetitionPenalty: options.repetitionPenalty } : {}),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.stop !== undefined ? { stop: options.stop } : {}),
+        ...(options.split !== undefined ? { split: options.split } : {}),
+        ...(options.imageSize !== undefined ? { imageSize: options.imageSize } : {}),
+      },
+      imageSource: { cwd: io.cwd },
+    });
+    const session = new ChatSession(conversation, loaded, renderer, io, interactive);
+    if (images.length > 0) {
+      const attached = await conversation.attach(images);
+      session.note(`attached ${attached.map(describeImage).join(', ')} to your first message`);
+    }
+    if (interactive) {
+      session.note(`smolvlm chat with ${loaded.name}: type a message, /help for the commands, Ctrl+D to quit`);
+      const output = io.stdout.isTTY ? io.stdout : io.stderr;
+      process.exitCode = await runTerminal(session, { stdin: io.stdin, output }, new History(historyFile(io.env)));
+    } else {
+      process.exitCode = await runPiped(session, io.stdin);
+    }
+  } catch (error) {
+    renderer.endAnswer();
+    const code = renderer.error(error);
+    process.exitCode = code === EXIT_INTERRUPTED ? EXIT_INTERRUPTED : code || EXIT_FAILURE;
+  } finally {
+    renderer.stopSpinner();
+    io.stdout.off('error', onStdoutError);
+  }
+}
