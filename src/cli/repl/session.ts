@@ -107,7 +107,7 @@ export class ChatSession {
     const signal = this.#begin();
     try {
       const attached = await this.conversation.attach(sources, signal);
-      this.note(`attached ${attached.map(describeImage).join(', ')}; it goes with your next message`);
+      this.note(`attached ${attached.map(describeImage).join(', ')} to your next message`);
     } catch (error) {
       this.report(error);
     } finally {
