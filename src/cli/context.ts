@@ -6,7 +6,7 @@ import type { ChatMessage, GenerateRequest, GenerationResult, SmolVLM as SmolVLM
 import { SmolVLM } from '../index.js';
 import type { ImageSourceOptions } from '../core/image/source.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from './errors.js';
-import { resolveModel } from './model-ref.js';
+import { formatDownloadProgress, resolveModel } from './model-ref.js';
 import { loadOptions, requestOptions, type CommonOptions } from './options.js';
 import { answerJson, Renderer } from './render.js';
 
@@ -61,7 +61,7 @@ export class CliContext {
   installSignalHandlers(): void {
     const onSigint = () => {
       if (this.#interrupted || !this.#generating) {
-        this.renderer.endAnswer();
+        this.renderer.endAnswer(false);
         this.renderer.stopSpinner();
         process.exit(EXIT_INTERRUPTED);
       }
@@ -109,12 +109,18 @@ export class CliContext {
     const { renderer, options } = this;
     renderer.spin(`Loading ${options.model}`);
     const resolved = await resolveModel(options.model, {
-      dtype: options.dtype,
+      ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
       cwd: this.io.cwd,
+      env: this.io.env,
       signal: this.signal,
-      onStatus: (text) => renderer.spin(text),
+      ...(options.offline ? { offline: true } : {}),
+      onProgress: (event) => {
+        if (renderer.interactive) renderer.spin(formatDownloadProgress(event));
+        else if (event.phase !== 'downloading') renderer.note(formatDownloadProgress(event));
+      },
     });
-    const model = await SmolVLM.load(resolved.dir, loadOptions(options));
+    renderer.spin(`Loading ${resolved.name}`);
+    const model = await SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes });
     renderer.stopSpinner();
     return { model, name: resolved.name };
   }
@@ -144,7 +150,7 @@ export class CliContext {
       return result;
     } finally {
       this.#generating = false;
-      renderer.endAnswer();
+      renderer.endAnswer(false);
     }
   }
 }
@@ -160,7 +166,7 @@ export async function runCommand(options: CommonOptions, body: (ctx: CliContext)
     await body(ctx);
     process.exitCode = ctx.exitCode;
   } catch (error) {
-    ctx.renderer.endAnswer();
+    ctx.renderer.endAnswer(false);
     process.exitCode = ctx.interrupted ? EXIT_INTERRUPTED : ctx.renderer.error(error);
   } finally {
     ctx.dispose();

@@ -45,7 +45,8 @@ export function classifyError(error: unknown): CliError {
   }
   if (error instanceof UsageError) return { code: 'USAGE', message: error.message, exitCode: EXIT_USAGE };
   if (error instanceof CommanderError) {
-    return { code: 'USAGE', message: error.message.replace(/^error:\s*/i, ''), exitCode: EXIT_USAGE };
+    const message = error.message.replace(/^error:\s*/i, '').trim().replace(/\s*\n\s*/g, ' ');
+    return { code: 'USAGE', message, exitCode: EXIT_USAGE };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'INTERNAL', message: message.split('\n')[0] || 'unexpected error', exitCode: EXIT_FAILURE };

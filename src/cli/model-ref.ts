@@ -1,43 +1,57 @@
 /**
- * The one seam between a `--model` value and a model directory on disk. For now it accepts local
- * directories; Hub repo ids and aliases (downloads into the huggingface_hub cache) plug in here.
+ * The one seam between a `--model` value and a model directory on disk: a local directory as is, or a
+ * Hub repo id / alias made present in the huggingface_hub cache (downloading what is missing).
  */
-import { stat } from 'node:fs/promises';
-import { resolveLocalPath } from '../core/image/source.js';
-import { SmolVLMError, type DtypeSpec } from '../index.js';
-import { MODEL_ENV } from './options.js';
+import { formatRef, resolveModelSource, type DownloadProgress } from '../core/hub/index.js';
+import type { DtypeSpec, SessionDtypes } from '../core/model-dir.js';
 
 export interface ResolveModelOptions {
   dtype?: DtypeSpec;
   cwd?: string;
+  env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
-  /** Progress lines (downloads); the CLI shows them on stderr. */
-  onStatus?: (text: string) => void;
+  /** Use the Hub cache only (also HF_HUB_OFFLINE=1). */
+  offline?: boolean;
+  /** Download progress, to show on stderr. */
+  onProgress?: (event: DownloadProgress) => void;
 }
 
 export interface ResolvedModel {
   /** The model directory to load. */
   dir: string;
-  /** What to call the model in output: the reference as given. */
+  /** What to call the model in output: the repo id (with its revision) or the directory as given. */
   name: string;
+  /** dtype per session, as asked or the preferred one present. */
+  dtypes: SessionDtypes;
 }
 
 export async function resolveModel(ref: string, options: ResolveModelOptions = {}): Promise<ResolvedModel> {
-  const text = ref.trim();
-  if (text === '') throw new SmolVLMError('USAGE', 'empty --model value');
-  const dir = resolveLocalPath(text, { cwd: options.cwd });
-  const info = await stat(dir).catch(() => undefined);
-  if (info?.isDirectory()) return { dir, name: text };
-  if (info) throw new SmolVLMError('MODEL_NOT_FOUND', `model ${text} is a file, not a model directory`);
-  const looksLikeRepo = /^[A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w./-]+)?$/.test(text) && !text.startsWith('.');
-  const how = `pass a model directory (config.json, tokenizer.json, onnx/…) with --model <dir> or set ${MODEL_ENV}`;
-  if (looksLikeRepo) {
-    const repo = text.replace(/@.*$/, '');
-    throw new SmolVLMError(
-      'MODEL_NOT_FOUND',
-      `model ${text} is not a local directory and downloading from the Hugging Face Hub is not available yet: ${how} ` +
-        `(e.g. git clone https://huggingface.co/${repo})`,
-    );
+  const source = await resolveModelSource(ref, {
+    ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.offline ? { offline: true } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  });
+  return { dir: source.dir, name: source.repo ? formatRef(source.repo, source.revision) : ref.trim(), dtypes: source.dtypes };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** One line about a download event: for a spinner on a terminal, or a line per finished file in a pipe. */
+export function formatDownloadProgress(event: DownloadProgress): string {
+  const which = event.totalFiles > 1 ? ` (${event.fileIndex + 1}/${event.totalFiles})` : '';
+  switch (event.phase) {
+    case 'waiting':
+      return `waiting for another process downloading ${event.file}`;
+    case 'done':
+      return `downloaded ${event.repo} ${event.file}${which}, ${mib(event.total)}`;
+    default: {
+      const percent = event.overallTotal > 0 ? ` ${Math.floor((event.overallDownloaded / event.overallTotal) * 100)}%` : '';
+      return `Downloading ${event.repo}${percent}: ${event.file}${which} ${mib(event.downloaded)} / ${mib(event.total)}`;
+    }
   }
-  throw new SmolVLMError('MODEL_NOT_FOUND', `model directory ${text} does not exist: ${how}`);
 }

@@ -5,8 +5,10 @@
 import { InvalidArgumentError, Option, type Command, type CommandUnknownOpts, type OptionValues } from '@commander-js/extra-typings';
 import { isSmolVLMError, parseDtypeSpec, type ChatMessage, type DtypeSpec, type GenerateRequest, type LoadOptions } from '../index.js';
 
+import { DEFAULT_MODEL } from '../core/hub/index.js';
+
 /** The model used when neither --model nor SMOLVLM_MODEL says otherwise. */
-export const DEFAULT_MODEL = 'HuggingFaceTB/SmolVLM-256M-Instruct';
+export { DEFAULT_MODEL };
 export const MODEL_ENV = 'SMOLVLM_MODEL';
 export const DEFAULT_MAX_TOKENS = 512;
 
@@ -27,6 +29,7 @@ export type CommonOptions = {
   split?: boolean;
   imageSize?: number;
   threads?: number;
+  offline?: true;
   json?: true;
   verbose?: true;
   quiet?: true;
@@ -129,7 +132,7 @@ function addCommonOptions(command: CommandUnknownOpts): void {
   command
     .optionsGroup('Model and sampling options:')
     .addOption(
-      new Option('-m, --model <dir|id>', `model directory (or Hub id); $${MODEL_ENV} sets the default`)
+      new Option('-m, --model <model>', `model directory, Hub repo id (org/name[@revision]) or alias (256m, 500m, 2.2b); $${MODEL_ENV} sets the default`)
         .default(defaultModel(), `$${MODEL_ENV} or ${DEFAULT_MODEL}`),
     )
     .addOption(new Option('--dtype <dtype>', 'ONNX variant: fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4, or per session (vision=fp32,decoder=q4)').argParser(dtype))
@@ -146,6 +149,7 @@ function addCommonOptions(command: CommandUnknownOpts): void {
     .addOption(new Option('--no-split', 'one tile per image: fewer tokens, less detail'))
     .addOption(new Option('--image-size <px>', "resize each image's longest edge to <px> before tiling").argParser(positiveInteger))
     .addOption(new Option('--threads <n>', 'CPU threads per ONNX session (default: all cores)').argParser(positiveInteger))
+    .addOption(new Option('--offline', 'use the Hugging Face cache only, no network (also HF_HUB_OFFLINE=1)'))
     .optionsGroup('Output options:')
     .addOption(new Option('--json', 'one JSON object per answer on stdout; errors as JSON on stderr'))
     .addOption(new Option('-v, --verbose', 'stats line on stderr (load, tiles, tokens, speeds); stack traces'))

@@ -119,11 +119,15 @@ export class Renderer {
     this.#lastChar = piece[piece.length - 1]!;
   }
 
-  /** Ends the answer with a newline (also after an interrupted or empty answer). */
-  endAnswer(): void {
+  /**
+   * Ends the answer with a newline: a finished answer always (even an empty or interrupted one), one
+   * cut short by an error only when part of it was printed.
+   */
+  endAnswer(finished = true): void {
     if (!this.#answerOpen) return;
     this.#answerOpen = false;
     this.stopSpinner();
+    if (!finished && this.#lastChar === '') return;
     if (!this.json && this.#lastChar !== '\n') this.#streams.stdout.write('\n');
   }
 
