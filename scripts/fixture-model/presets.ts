@@ -124,7 +124,7 @@ export const PRESETS = {
       reservedSpecialTokens: 88,
     },
     dtypes: ['fp32', 'fp16', 'int8', 'uint8', 'quantized', 'q4', 'q4f16'],
-    eosTie: { tokenId: 1000, boost: 2.5 },
+    eosTie: { tokenId: 1000, boost: 2 },
   },
   /** SmolVLM-500M-Instruct dimensions (benchmarks). */
   '500m': {
@@ -147,7 +147,7 @@ export const PRESETS = {
       reservedSpecialTokens: 88,
     },
     dtypes: ['fp32', 'fp16', 'int8', 'uint8', 'quantized', 'q4', 'q4f16'],
-    eosTie: { tokenId: 1000, boost: 2.5 },
+    eosTie: { tokenId: 1000, boost: 2 },
   },
 } satisfies Record<string, PresetDefinition>;
 
