@@ -22,8 +22,11 @@ function packageVersion(): string {
 }
 
 export const ENVIRONMENT_HELP = `Environment:
-  ${MODEL_ENV}   default model (a model directory) when --model is not given
-  NO_COLOR        no colours on stderr`;
+  ${MODEL_ENV}    default model (directory, Hub repo id or alias) when --model is not given
+  HF_HUB_CACHE     Hugging Face cache (else $HF_HOME/hub, else ~/.cache/huggingface/hub)
+  HF_ENDPOINT      Hub address; HF_TOKEN: token for gated or private models
+  HF_HUB_OFFLINE   1: use the cache only (as --offline)
+  NO_COLOR         no colours on stderr`;
 
 /** exitOverride and quiet error output on a command and all its subcommands; main() reports errors itself. */
 function configureTree(command: CommandUnknownOpts): void {

@@ -56,9 +56,10 @@ export class Renderer {
     this.out = new Chalk({ level: allowed && this.stdoutIsTTY ? Math.max(1, chalkStderr.level) as 1 | 2 | 3 : 0 });
   }
 
-  /** Whether a spinner may be shown: stderr is a terminal and not --quiet. */
+  /** Whether a spinner may be shown: stderr is a terminal (with a known width) and not --quiet. */
   get interactive(): boolean {
-    return this.stderrIsTTY && !this.quiet;
+    // ora divides by the width: a terminal that reports 0 columns would make it clear lines forever.
+    return this.stderrIsTTY && !this.quiet && (this.#streams.stderr.columns ?? 0) > 0;
   }
 
   spin(text: string): void {
