@@ -1,6 +1,8 @@
 /** End-to-end: each class of bad input gives one clear line on stderr and its documented exit code. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -53,6 +55,20 @@ describe('runtime failures exit 1', () => {
     assertOneLineError(await runCli(['describe', image, '-m', path.join(dir, 'no-model')]), 1, /no-model/);
     const hub = await runCli(['describe', image, '-m', 'nobody/NoSuchModel']);
     assertOneLineError(hub, 1, /nobody\/NoSuchModel/);
+  });
+
+  test('an image URL that answers 404', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html>not here</html>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cat.jpg`;
+      assertOneLineError(await runCli(['describe', url, '-m', model]), 1, /could not download .*cat\.jpg: HTTP 404/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   test('with --json the error is a JSON object on stderr', async () => {
