@@ -8,7 +8,7 @@ import { readImageSource, type ImageSourceOptions } from './image/source.js';
 import { readModelSpec, type ModelSpec } from './model-config.js';
 import { availableDtypes, DEFAULT_DTYPE_PREFERENCE, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
 import { PromptCache, type ImageSpan } from './prompt-cache.js';
-import { ChatTemplate, expandImagePlaceholders, imageTokenCount, messageImages, type ChatMessage, type ImageInput } from './prompt.js';
+import { ChatTemplate, expandImagePlaceholders, imagePromptString, messageImages, type ChatMessage, type ImageInput } from './prompt.js';
 import type { RuntimeOptions } from './runtime.js';
 import type { SamplingOptions } from './sampling.js';
 import { TextStream } from './stream.js';
@@ -23,7 +23,7 @@ export interface LoadOptions extends RuntimeOptions {
 export interface ImageOptions {
   /** Split images into tiles plus a global view (default: the model's preprocessor_config). */
   doImageSplitting?: boolean;
-  /** Resize the longest edge to this before tiling (default: the model's `size.longest_edge`). */
+  /** Resize the longest edge to this before tiling: at most, and by default, the model's `size.longest_edge`. */
   longestEdge?: number;
   /** Refuse images with more pixels than this (decompression bombs). */
   maxPixels?: number;
@@ -176,7 +176,7 @@ export class SmolVLM {
       pixelValues: processed.pixelValues,
       sizes: processed.sizes,
       key: `${hash}:${processorOptions.longestEdge}:${processorOptions.doImageSplitting ? 'split' : 'whole'}`,
-      tokens: imageTokenCount(grid, this.spec.imageSeqLen),
+      tokens: this.tokenizer.encode(imagePromptString(grid, this.spec.imageSeqLen)).length,
     };
   }
 
@@ -299,7 +299,7 @@ export class SmolVLM {
       usage: {
         promptTokens: ids.length,
         cachedTokens: reused,
-        imageTokens: imageSpans.reduce((n, s) => n + s.end - s.start, 0),
+        imageTokens: images.reduce((n, i) => n + i.tokens, 0),
         images: images.map((i) => ({ label: i.label, rows: i.rows, cols: i.cols, tiles: i.tileCount, tokens: i.tokens })),
         completionTokens: loop.ids.length,
       },
@@ -388,8 +388,12 @@ export class SmolVLM {
   }
 
   #processorOptions(options: ImageOptions): ImageProcessorOptions {
-    const longestEdge = options.longestEdge ?? this.processorOptions.longestEdge;
-    if (!Number.isInteger(longestEdge) || longestEdge < 1) throw new SmolVLMError('USAGE', `image size must be a positive integer, got ${longestEdge}`);
+    const modelEdge = this.processorOptions.longestEdge;
+    const longestEdge = options.longestEdge ?? modelEdge;
+    // Larger sizes would need row/column markers the model never saw (its grid tops out at longest_edge / tile).
+    if (!Number.isInteger(longestEdge) || longestEdge < 1 || longestEdge > modelEdge) {
+      throw new SmolVLMError('USAGE', `image size must be an integer from 1 to ${modelEdge} (this model's longest edge), got ${longestEdge}`);
+    }
     return { ...this.processorOptions, longestEdge, doImageSplitting: options.doImageSplitting ?? this.processorOptions.doImageSplitting };
   }
 }

@@ -77,9 +77,3 @@ export function expandImagePlaceholders(prompt: string, grids: readonly ImageGri
   for (let i = 0; i < grids.length; i++) text += imagePromptString(grids[i]!, imageSeqLen) + pieces[i + 1]!;
   return text;
 }
-
-/** Number of tokens one image adds, for showing what an image costs before running it. */
-export function imageTokenCount(grid: ImageGrid, imageSeqLen: number): number {
-  const tiles = grid.rows * grid.cols;
-  return grid.rows === 0 && grid.cols === 0 ? imageSeqLen + 3 : tiles * (imageSeqLen + 2) + grid.rows + imageSeqLen + 3;
-}
