@@ -210,7 +210,7 @@ describe('hub download faults', { concurrency: true }, () => {
       await env.hub.close();
       await assert.rejects(
         resolveModelSource(REPO, env.opts({ endpoint: `http://127.0.0.1:${port}`, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1 } })),
-        (e: Error & { code?: string }) => e.code === 'NETWORK' && /ECONNREFUSED/.test(e.message),
+        (e: Error & { code?: string }) => e.code === 'NETWORK' && /connection refused/.test(e.message),
       );
     } finally {
       await env.close().catch(() => undefined);

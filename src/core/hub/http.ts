@@ -75,14 +75,36 @@ export function resolveUrl(ctx: HttpContext, repo: string, revision: string, fil
   return `${ctx.endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-function describeNetworkError(error: unknown): string {
+const NETWORK_ERROR_TEXT: Record<string, string> = {
+  ENOTFOUND: 'host not found (no network, or a wrong HF_ENDPOINT?)',
+  EAI_AGAIN: 'host name lookup failed (no network?)',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  ENETUNREACH: 'network unreachable',
+  EHOSTUNREACH: 'host unreachable',
+};
+
+function networkErrorCode(error: unknown): string | undefined {
   let e: unknown = error;
   for (let i = 0; i < 4 && e instanceof Error; i++) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code) return code;
     e = e.cause;
   }
+  return undefined;
+}
+
+function describeNetworkError(error: unknown): string {
+  const code = networkErrorCode(error);
+  if (code) return NETWORK_ERROR_TEXT[code] ?? code;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Failures that retrying within seconds will not mend. */
+function isPermanentNetworkError(error: TransientError): boolean {
+  const code = networkErrorCode(error);
+  return code === 'ENOTFOUND' || code === 'ENETUNREACH';
 }
 
 export interface TimedResponse {
@@ -134,7 +156,8 @@ export function isRetryableStatus(status: number): boolean {
 
 export function networkError(what: string, error: TransientError, attempts: number): SmolVLMError {
   const detail = error.status ? `HTTP ${error.status}` : error.message;
-  return new SmolVLMError('NETWORK', `${what}: ${detail} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`, { cause: error });
+  const tries = attempts > 1 ? ` (gave up after ${attempts} attempts)` : '';
+  return new SmolVLMError('NETWORK', `${what}: ${detail}${tries}; models already in the cache work offline (HF_HUB_OFFLINE=1)`, { cause: error });
 }
 
 /**
@@ -158,6 +181,7 @@ export async function requestWithRetry(ctx: HttpContext, url: string, init: Requ
     } catch (error) {
       if (!(error instanceof TransientError)) throw error;
       last = error;
+      if (isPermanentNetworkError(error)) throw networkError(what, error, attempt + 1);
     }
   }
   throw networkError(what, last ?? new TransientError('failed'), ctx.retry.retries + 1);
@@ -230,7 +254,7 @@ export async function headFile(ctx: HttpContext, repo: string, revision: string,
       ctx,
       url,
       { method: 'HEAD', redirect: 'manual', headers: { 'Accept-Encoding': 'identity', ...authHeaders(ctx, url) } },
-      `metadata of ${file} in ${formatRef(repo, revision)}`,
+      `cannot look up ${file} of ${formatRef(repo, revision)}`,
     );
     const location = res.headers.get('location');
     const isRedirect = res.status >= 300 && res.status < 400;
@@ -272,7 +296,7 @@ export async function listOnnxFolder(ctx: HttpContext, repo: string, commit: str
     const url = input instanceof Request ? input.url : String(input);
     const headers = new Headers(init?.headers);
     for (const [k, v] of Object.entries(authHeaders(ctx, url))) headers.set(k, v);
-    const res = await requestWithRetry(ctx, url, { ...init, headers }, `file list of ${formatRef(repo, commit)}`);
+    const res = await requestWithRetry(ctx, url, { ...init, headers }, `cannot list the files of ${formatRef(repo, commit)}`);
     lastErrorCode = res.headers.get('x-error-code') ?? '';
     return res;
   };
