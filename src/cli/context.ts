@@ -6,8 +6,9 @@ import type { ChatMessage, GenerateRequest, GenerationResult, SmolVLM as SmolVLM
 import { SmolVLM } from '../index.js';
 import type { ImageSourceOptions } from '../core/image/source.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from './errors.js';
-import { formatDownloadProgress, resolveModel } from './model-ref.js';
+import { resolveModel } from './model-ref.js';
 import { loadOptions, requestOptions, type CommonOptions } from './options.js';
+import { DownloadProgressView } from './progress.js';
 import { answerJson, Renderer } from './render.js';
 
 export interface CliIO {
@@ -105,6 +106,11 @@ export class CliContext {
     return { stdin: this.io.stdin, cwd: this.io.cwd };
   }
 
+  /** The download progress shown on stderr by every command (bar on a terminal, a line per file in a pipe). */
+  downloadProgress(): DownloadProgressView {
+    return new DownloadProgressView(this.renderer, { columns: () => this.io.stderr.columns });
+  }
+
   async loadModel(): Promise<LoadedModel> {
     const { renderer, options } = this;
     renderer.spin(`Loading ${options.model}`);
@@ -114,10 +120,7 @@ export class CliContext {
       env: this.io.env,
       signal: this.signal,
       ...(options.offline ? { offline: true } : {}),
-      onProgress: (event) => {
-        if (renderer.interactive) renderer.spin(formatDownloadProgress(event));
-        else if (event.phase !== 'downloading') renderer.note(formatDownloadProgress(event));
-      },
+      onProgress: this.downloadProgress().onProgress,
     });
     renderer.spin(`Loading ${resolved.name}`);
     const model = await SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes });

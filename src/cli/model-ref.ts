@@ -12,7 +12,7 @@ export interface ResolveModelOptions {
   signal?: AbortSignal;
   /** Use the Hub cache only (also HF_HUB_OFFLINE=1). */
   offline?: boolean;
-  /** Download progress, to show on stderr. */
+  /** Download progress, to show on stderr (DownloadProgressView from progress.ts). */
   onProgress?: (event: DownloadProgress) => void;
 }
 
@@ -35,23 +35,4 @@ export async function resolveModel(ref: string, options: ResolveModelOptions = {
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
   });
   return { dir: source.dir, name: source.repo ? formatRef(source.repo, source.revision) : ref.trim(), dtypes: source.dtypes };
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-/** One line about a download event: for a spinner on a terminal, or a line per finished file in a pipe. */
-export function formatDownloadProgress(event: DownloadProgress): string {
-  const which = event.totalFiles > 1 ? ` (${event.fileIndex + 1}/${event.totalFiles})` : '';
-  switch (event.phase) {
-    case 'waiting':
-      return `waiting for another process downloading ${event.file}`;
-    case 'done':
-      return `downloaded ${event.repo} ${event.file}${which}, ${mib(event.total)}`;
-    default: {
-      const percent = event.overallTotal > 0 ? ` ${Math.floor((event.overallDownloaded / event.overallTotal) * 100)}%` : '';
-      return `Downloading ${event.repo}${percent}: ${event.file}${which} ${mib(event.downloaded)} / ${mib(event.total)}`;
-    }
-  }
 }
