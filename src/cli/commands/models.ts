@@ -1,0 +1,132 @@
+import { Command } from '@commander-js/extra-typings';
+import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type CachedModel, type CachedRevision } from '../../core/hub/index.js';
+import { runCommand } from '../context.js';
+import { EXIT_CODES_HELP } from '../errors.js';
+import { DEFAULT_MAX_TOKENS } from '../options.js';
+import { formatBytes } from '../progress.js';
+
+const HELP = `
+Lists the models in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
+~/.cache/huggingface/hub), one row per cached revision: dtypes present (all three sessions), size,
+the revisions (branches, tags) pointing at it, the commit, and whether it is complete (configuration
+files present, at least one dtype, no broken link). Repos of other tools without ONNX sessions are
+left out unless --all is given. --available lists the aliases of the official models instead.
+
+Examples:
+  $ smolvlm models
+  $ smolvlm models --available
+  $ smolvlm models --json | jq -r '.models[].repo'
+
+${EXIT_CODES_HELP}
+`;
+
+/** Rows as aligned columns (the last column is not padded). */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+function isOurs(model: CachedModel): boolean {
+  return model.alias !== undefined || model.incompleteBytes > 0 || model.revisions.some((r) => Object.values(r.sessions).some((d) => d.length > 0));
+}
+
+function status(revision: CachedRevision): string {
+  if (revision.broken.length > 0) return `broken (${revision.broken.length} missing blob${revision.broken.length === 1 ? '' : 's'})`;
+  if (!revision.complete) return 'incomplete (configuration files missing)';
+  if (revision.dtypes.length === 0) return 'incomplete (no dtype with all three sessions)';
+  return 'complete';
+}
+
+function revisionJson(r: CachedRevision): Record<string, unknown> {
+  return {
+    commit: r.commit,
+    refs: r.refs,
+    path: r.path,
+    size: r.size,
+    dtypes: r.dtypes,
+    sessions: r.sessions,
+    complete: r.complete && r.dtypes.length > 0 && r.broken.length === 0,
+    broken: r.broken,
+    last_modified: r.lastModified.toISOString(),
+  };
+}
+
+function modelJson(m: CachedModel): Record<string, unknown> {
+  return {
+    repo: m.repo,
+    ...(m.alias ? { alias: m.alias } : {}),
+    path: m.path,
+    size_on_disk: m.sizeOnDisk,
+    incomplete_bytes: m.incompleteBytes,
+    dtypes: m.dtypes,
+    usable: m.usable,
+    revisions: m.revisions.map(revisionJson),
+  };
+}
+
+export function modelsCommand() {
+  return new Command('models')
+    .summary('list cached models, or the aliases of the official ones')
+    .description('List the models in the Hugging Face cache, or with --available the model aliases.')
+    .option('--available', 'list the aliases of the official SmolVLM models instead')
+    .option('--all', 'include every repo of the cache, also those without ONNX sessions')
+    .option('--json', 'one JSON object on stdout; errors as JSON on stderr')
+    .option('-v, --verbose', 'stack traces with errors')
+    .option('--quiet', 'nothing on stderr but errors')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .addHelpText('after', HELP)
+    .action((options) =>
+      runCommand({ ...options, model: DEFAULT_MODEL, maxTokens: DEFAULT_MAX_TOKENS }, async (ctx) => {
+        const { renderer } = ctx;
+        const out = (text: string) => void ctx.io.stdout.write(text);
+        const cacheDir = hubCacheDir(ctx.io.env);
+        const cached = await listCachedModels({ cacheDir });
+
+        if (options.available) {
+          const isCached = (repo: string) => cached.some((m) => m.usable && m.repo.toLowerCase() === repo.toLowerCase());
+          if (renderer.json) {
+            renderer.writeJson({
+              default: DEFAULT_MODEL,
+              aliases: MODEL_ALIASES.map((a) => ({ alias: a.alias, repo: a.repo, description: a.description, default: a.repo === DEFAULT_MODEL, cached: isCached(a.repo) })),
+            });
+            return;
+          }
+          out(table([['ALIAS', 'REPO', 'CACHED', 'DESCRIPTION'], ...MODEL_ALIASES.map((a) => [a.alias, a.repo, isCached(a.repo) ? 'yes' : '-', a.description])]));
+          return;
+        }
+
+        const models = options.all ? cached : cached.filter(isOurs);
+        if (renderer.json) {
+          renderer.writeJson({ cache_dir: cacheDir, models: models.map(modelJson) });
+          return;
+        }
+        if (models.length === 0) {
+          out(`No models in the cache ${cacheDir}\n`);
+          renderer.note('Download one with "smolvlm pull" (the default model) or "smolvlm pull <alias>"; "smolvlm models --available" lists the aliases.');
+          return;
+        }
+        const rows = [['MODEL', 'ALIAS', 'DTYPES', 'SIZE', 'REVISION', 'COMMIT', 'STATUS']];
+        for (const m of models) {
+          const revisions = m.revisions.length > 0 ? m.revisions : [undefined];
+          for (const r of revisions) {
+            rows.push([
+              m.repo,
+              m.alias ?? '-',
+              r && r.dtypes.length > 0 ? r.dtypes.join(',') : '-',
+              formatBytes(r ? r.size : m.sizeOnDisk),
+              r && r.refs.length > 0 ? r.refs.join(',') : '-',
+              r ? r.commit.slice(0, 12) : '-',
+              r ? status(r) : 'incomplete (no snapshot)',
+            ]);
+          }
+        }
+        out(table(rows));
+        const total = models.reduce((n, m) => n + m.sizeOnDisk, 0);
+        const partial = models.reduce((n, m) => n + m.incompleteBytes, 0);
+        out(
+          `${models.length} model${models.length === 1 ? '' : 's'}, ${formatBytes(total)} on disk` +
+            `${partial > 0 ? ` (and ${formatBytes(partial)} of interrupted downloads, resumed by the next pull)` : ''} in ${cacheDir}\n`,
+        );
+      }),
+    );
+}

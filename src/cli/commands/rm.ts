@@ -1,0 +1,104 @@
+import { createInterface } from 'node:readline';
+import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
+import { formatRef, hubCacheDir, removeCachedModel, type RemoveResult } from '../../core/hub/index.js';
+import { runCommand, type CliIO } from '../context.js';
+import { EXIT_CODES_HELP, EXIT_INTERRUPTED, UsageError } from '../errors.js';
+import { DEFAULT_MAX_TOKENS } from '../options.js';
+import { formatBytes } from '../progress.js';
+
+const HELP = `
+Removes a model from the Hugging Face cache: without --revision its whole folder (every snapshot,
+ref and blob, and interrupted downloads); with --revision (or model@revision) that snapshot and the
+refs pointing at it, and only the blobs no other snapshot uses. Asks for confirmation on a terminal;
+elsewhere --yes is required. A model that another process is downloading is not removed.
+
+Examples:
+  $ smolvlm rm 500m
+  $ smolvlm rm HuggingFaceTB/SmolVLM-256M-Instruct --revision main --dry-run
+  $ smolvlm rm 2.2b --yes
+
+${EXIT_CODES_HELP}
+`;
+
+function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('Must not be empty.');
+  return value.trim();
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `org/name@rev (1 snapshot, 12 blobs)`. */
+function describeRemoval(r: RemoveResult, revision: string | undefined): string {
+  const what = r.removedRepo ? `${r.repo}${revision !== undefined ? ` (its only snapshot is ${revision})` : ''}` : formatRef(r.repo, revision);
+  return `${what}: ${plural(r.commits.length, 'snapshot')}, ${plural(r.blobs, 'blob')}`;
+}
+
+function resultJson(r: RemoveResult): Record<string, unknown> {
+  return { repo: r.repo, removed_repo: r.removedRepo, commits: r.commits, refs: r.refs, blobs: r.blobs, freed_bytes: r.freedBytes, dry_run: r.dryRun };
+}
+
+/** Asks a yes/no question on the terminal; Ctrl+C or end of input answer it. */
+function confirm(io: CliIO, question: string): Promise<'yes' | 'no' | 'interrupted'> {
+  const rl = createInterface({ input: io.stdin, output: io.stderr, terminal: true });
+  return new Promise((resolve) => {
+    rl.on('SIGINT', () => {
+      io.stderr.write('\n');
+      resolve('interrupted');
+      rl.close();
+    });
+    rl.on('close', () => resolve('no'));
+    rl.question(question, (answer) => {
+      resolve(/^(y|yes)$/i.test(answer.trim()) ? 'yes' : 'no');
+      rl.close();
+    });
+  });
+}
+
+export function rmCommand() {
+  return new Command('rm')
+    .summary('remove a model from the Hugging Face cache')
+    .description('Remove a cached Hub model (or one revision of it) from the Hugging Face cache.')
+    .argument('<model>', 'Hub repo id (org/name[@revision]) or alias (256m, 500m, 2.2b)')
+    .option('-r, --revision <revision>', 'remove only this revision: branch, tag or commit (prefix)', nonEmpty)
+    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .option('--dry-run', 'show what would be removed, remove nothing')
+    .option('--json', 'what was removed as one JSON object on stdout; errors as JSON on stderr')
+    .option('-v, --verbose', 'stack traces with errors')
+    .option('--quiet', 'nothing on stderr but errors')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .addHelpText('after', HELP)
+    .action((model, options) =>
+      runCommand({ ...options, model, maxTokens: DEFAULT_MAX_TOKENS }, async (ctx) => {
+        const { renderer, io } = ctx;
+        const inRef = model.includes('@') ? model.slice(model.indexOf('@') + 1) : undefined;
+        if (inRef !== undefined && options.revision !== undefined && inRef !== options.revision) {
+          throw new UsageError(`two revisions given: "${model}" and --revision ${options.revision}`);
+        }
+        const revision = options.revision ?? inRef;
+        const remove = (dryRun: boolean) =>
+          removeCachedModel(model, { cacheDir: hubCacheDir(io.env), ...(options.revision !== undefined ? { revision: options.revision } : {}), dryRun });
+        const plan = await remove(true);
+        if (options.dryRun) {
+          if (renderer.json) renderer.writeJson(resultJson(plan));
+          else io.stdout.write(`Would remove ${describeRemoval(plan, revision)}; would free ${formatBytes(plan.freedBytes)}\n`);
+          return;
+        }
+        if (!options.yes) {
+          if (io.stdin.isTTY !== true) {
+            throw new UsageError(`refusing to remove ${plan.repo} without confirmation: stdin is not a terminal; pass --yes (or --dry-run to see what would go)`);
+          }
+          const answer = await confirm(io, `Remove ${describeRemoval(plan, revision)}, ${formatBytes(plan.freedBytes)}? [y/N] `);
+          if (answer === 'interrupted') process.exit(EXIT_INTERRUPTED);
+          if (answer === 'no') {
+            renderer.note('Nothing removed.');
+            return;
+          }
+        }
+        const done = await remove(false);
+        if (renderer.json) renderer.writeJson(resultJson(done));
+        else io.stdout.write(`Removed ${describeRemoval(done, revision)}; freed ${formatBytes(done.freedBytes)}\n`);
+      }),
+    );
+}
