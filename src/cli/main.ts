@@ -2,6 +2,9 @@
 import { askCommand } from './commands/ask.js';
 import { chatCommand } from './commands/chat.js';
 import { describeCommand } from './commands/describe.js';
+import { modelsCommand } from './commands/models.js';
+import { pullCommand } from './commands/pull.js';
+import { rmCommand } from './commands/rm.js';
 import { storyCommand } from './commands/story.js';
 import { main, type CommandFactory } from './program.js';
 
@@ -10,6 +13,9 @@ const COMMANDS: CommandFactory[] = [
   askCommand,
   storyCommand,
   chatCommand,
+  pullCommand,
+  modelsCommand,
+  rmCommand,
 ];
 
 process.exitCode = await main(COMMANDS);
