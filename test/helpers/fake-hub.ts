@@ -4,8 +4,10 @@
  * and fault injection. The CDN is another origin on purpose: the token must never reach it.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 export interface FakeRepo {
   id: string;
@@ -117,6 +119,20 @@ export function smolvlmRepoFiles(opts: { dtypes?: string[]; onnxSize?: number; d
       files[name] = deterministicBytes(name + salt, 64 * 1024);
     }
   }
+  return files;
+}
+
+/** The files of a model directory as repo files (`onnx/x.onnx` keys), e.g. to serve a generated fixture model. */
+export function repoFilesFromDir(dir: string, opts: { exclude?: (file: string) => boolean } = {}): Record<string, Buffer> {
+  const files: Record<string, Buffer> = {};
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const file = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(file);
+      else if (e.isFile() && !opts.exclude?.(file)) files[file] = readFileSync(path.join(dir, file));
+    }
+  };
+  walk('');
   return files;
 }
 

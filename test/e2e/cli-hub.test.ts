@@ -1,0 +1,198 @@
+/**
+ * End-to-end: the built binary against a fake Hub on 127.0.0.1 serving the tiny fixture model as `org/tiny`:
+ * download on first use, the cache on the second, pull / models / rm, offline and 404 errors.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
+import type { DownloadProgress } from '../../src/core/hub/index.js';
+import { DownloadProgressView } from '../../src/cli/progress.js';
+import type { Renderer } from '../../src/cli/render.js';
+import { ANSI_PATTERN, runCli, writeTestImage } from '../helpers/cli.js';
+import { FakeHub, fakeCommit, repoFilesFromDir } from '../helpers/fake-hub.js';
+
+const REPO = 'org/tiny';
+const COMMIT = fakeCommit(REPO);
+let hub: FakeHub;
+let scratch = '';
+let cache = '';
+let image = '';
+
+before(async () => {
+  const model = await ensureFixtureModel('tiny');
+  hub = await FakeHub.start({ repos: [{ id: REPO, files: repoFilesFromDir(model, { exclude: (f) => f === 'fixture-stamp.json' }) }] });
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'smolvlm-cli-hub-'));
+  cache = path.join(scratch, 'hub');
+  image = await writeTestImage(path.join(scratch, 'img.png'), { r: 200, g: 120, b: 30 });
+});
+
+after(async () => {
+  await hub.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Online against the fake Hub, with a private cache and no token from this machine. */
+const smolvlm = (args: string[]) =>
+  runCli(args, {
+    env: {
+      HF_ENDPOINT: hub.url,
+      HF_HUB_CACHE: cache,
+      HF_HOME: path.join(scratch, 'hf-home'),
+      HF_HUB_OFFLINE: undefined,
+      HF_TOKEN: undefined,
+      HUGGING_FACE_HUB_TOKEN: undefined,
+      HF_TOKEN_PATH: undefined,
+    },
+  });
+
+const repoDir = () => path.join(cache, 'models--org--tiny');
+
+function assertOneLineError(result: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.stdout, '');
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0]!, /^smolvlm: error: /);
+  assert.match(lines[0]!, pattern);
+}
+
+describe('a model from the Hub', () => {
+  test('describe downloads the fp32 files only into the huggingface_hub layout and answers', async () => {
+    const result = await smolvlm(['describe', image, '--model', REPO, '--dtype', 'fp32', '-n', '8']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\n$/);
+    assert.doesNotMatch(result.stderr, ANSI_PATTERN);
+    // a pipe gets a plain line per downloaded file
+    assert.match(result.stderr, /^downloaded org\/tiny onnx\/decoder_model_merged\.onnx \(\d+\/\d+\), [\d.]+ KiB$/m);
+
+    const requested = new Set(hub.log.filter((r) => r.method === 'GET' && r.file !== undefined).map((r) => r.file!));
+    const onnx = [...requested].filter((f) => f.startsWith('onnx/')).sort();
+    assert.deepEqual(onnx, ['onnx/decoder_model_merged.onnx', 'onnx/embed_tokens.onnx', 'onnx/vision_encoder.onnx']);
+
+    assert.equal(readFileSync(path.join(repoDir(), 'refs', 'main'), 'utf8').trim(), COMMIT);
+    const snapshot = path.join(repoDir(), 'snapshots', COMMIT);
+    const link = readlinkSync(path.join(snapshot, 'onnx', 'vision_encoder.onnx'));
+    assert.ok(!path.isAbsolute(link) && link.startsWith('../../../blobs/'), link);
+    assert.ok(readdirSync(path.join(repoDir(), 'blobs')).every((n) => !n.endsWith('.incomplete')));
+  });
+
+  test('a second run is served from the cache without a request', async () => {
+    hub.clearLog();
+    const result = await smolvlm(['describe', image, '--model', REPO, '--dtype', 'fp32', '-n', '4']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.deepEqual(hub.log, []);
+  });
+
+  test('pull --json downloads another dtype (its ONNX files only) and prints the resolved model', async () => {
+    hub.clearLog();
+    const result = await smolvlm(['pull', REPO, '--dtype', 'q4', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout) as Record<string, any>;
+    assert.equal(json.repo, REPO);
+    assert.equal(json.revision, 'main');
+    assert.equal(json.commit, COMMIT);
+    assert.equal(json.dir, path.join(repoDir(), 'snapshots', COMMIT));
+    assert.deepEqual(json.dtype, { vision_encoder: 'q4', embed_tokens: 'q4', decoder_model_merged: 'q4' });
+    assert.equal(json.from_cache, false);
+    const q4 = ['onnx/decoder_model_merged_q4.onnx', 'onnx/embed_tokens_q4.onnx', 'onnx/vision_encoder_q4.onnx'];
+    for (const file of q4) assert.ok(json.files.includes(file), file);
+    // only q4 files are fetched, and not one whose bytes blobs/ already holds (the fixture's embed_tokens q4 = fp32)
+    const gets = new Set(hub.log.filter((r) => r.method === 'GET' && r.file !== undefined).map((r) => r.file!));
+    assert.ok([...gets].every((f) => q4.includes(f)), [...gets].join(', '));
+    assert.ok(gets.size > 0);
+    assert.equal(json.downloaded.files, gets.size);
+
+    const again = await smolvlm(['pull', REPO, '--dtype', 'q4', '--quiet']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, '');
+    assert.match(again.stdout, /^org\/tiny@main \(commit [0-9a-f]{12}\), dtype q4: already in the cache\n/);
+  });
+
+  test('models lists it with its dtypes; --available lists the aliases', async () => {
+    const table = await smolvlm(['models']);
+    assert.equal(table.code, 0, table.stderr);
+    const row = table.stdout.split('\n').find((l) => l.startsWith(REPO));
+    assert.ok(row, table.stdout);
+    assert.match(row, /fp32,q4/);
+    assert.match(row, new RegExp(`main\\s+${COMMIT.slice(0, 12)}\\s+complete`));
+
+    const json = JSON.parse((await smolvlm(['models', '--json'])).stdout) as Record<string, any>;
+    assert.equal(json.cache_dir, cache);
+    assert.equal(json.models.length, 1);
+    assert.deepEqual(json.models[0].dtypes, ['fp32', 'q4']);
+    assert.equal(json.models[0].revisions[0].complete, true);
+    assert.deepEqual(json.models[0].revisions[0].refs, ['main']);
+
+    const available = await smolvlm(['models', '--available']);
+    assert.equal(available.code, 0, available.stderr);
+    for (const alias of ['256m', '500m', '2.2b']) assert.match(available.stdout, new RegExp(`^${alias.replace('.', '\\.')}\\s+HuggingFaceTB/`, 'm'));
+  });
+
+  test('rm asks for --yes in a pipe, then removes the model', async () => {
+    const refused = await smolvlm(['rm', REPO]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /--yes/);
+    assert.ok(existsSync(repoDir()));
+
+    const dry = await smolvlm(['rm', REPO, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^Would remove org\/tiny: 1 snapshot, \d+ blobs; would free /);
+    assert.ok(existsSync(repoDir()));
+
+    const removed = await smolvlm(['rm', REPO, '--yes']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^Removed org\/tiny: 1 snapshot, \d+ blobs; freed [\d.]+ (KiB|MiB)\n$/);
+    assert.ok(!existsSync(repoDir()));
+    assert.match((await smolvlm(['models'])).stdout, /^No models in the cache/);
+  });
+
+  test('--offline with an empty cache fails with one clear line', async () => {
+    hub.clearLog();
+    assertOneLineError(await smolvlm(['describe', image, '--model', REPO, '--offline']), /org\/tiny.* not in the cache .*offline/);
+    assert.deepEqual(hub.log, []);
+  });
+
+  test('an unknown repo (404) fails with one clear line', async () => {
+    assertOneLineError(await smolvlm(['describe', image, '--model', 'org/nope']), /repository org\/nope not found/);
+  });
+});
+
+describe('download progress', () => {
+  test('on a terminal: one bar line with bytes, speed and ETA that fits the width', () => {
+    const texts: string[] = [];
+    const renderer = { interactive: true, spin: (t: string) => texts.push(t), note: () => assert.fail('no notes on a terminal') } as unknown as Renderer;
+    let now = 0;
+    const view = new DownloadProgressView(renderer, { columns: () => 120, now: () => now, redrawMs: 0 });
+    const MiB = 1024 * 1024;
+    const event = (downloaded: number, phase: DownloadProgress['phase'] = 'downloading'): DownloadProgress => ({
+      phase,
+      repo: REPO,
+      revision: 'main',
+      commit: COMMIT,
+      file: 'onnx/decoder_model_merged.onnx',
+      fileIndex: 1,
+      totalFiles: 3,
+      downloaded,
+      total: 8 * MiB,
+      resumedFrom: 0,
+      overallDownloaded: 2 * MiB + downloaded,
+      overallTotal: 10 * MiB,
+    });
+    for (let i = 0; i <= 4; i++) {
+      now = i * 1000;
+      view.onProgress(event(i * MiB));
+    }
+    const line = texts.at(-1)!;
+    assert.match(line, /^Downloading org\/tiny \[#+-+\]  60% 6\.0 MiB \/ 10\.0 MiB, 1\.0 MiB\/s, ETA 4s \(2\/3\) onnx\/decoder_model_merged\.onnx$/);
+    assert.ok(line.length <= 117, line);
+    const narrow = new DownloadProgressView(renderer, { columns: () => 40, now: () => now, redrawMs: 0 });
+    narrow.onProgress(event(MiB));
+    assert.ok(texts.at(-1)!.length <= 37, texts.at(-1));
+    view.onProgress(event(8 * MiB, 'done'));
+    assert.deepEqual(view.summary(), { files: 1, bytes: 8 * MiB, ms: 4000 });
+  });
+});
