@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
+import { decoderWithLogitsToKeep } from './graph-patch.js';
 import {
   createSession,
   floatTensor,
@@ -71,8 +72,13 @@ export class Decoder {
     this.#hasLogitsToKeep = session.inputNames.includes('num_logits_to_keep');
   }
 
+  /**
+   * Loads a decoder. Unless `options.cacheDir` is false, a copy rewritten to compute logits only for
+   * the rows asked for (see graph-patch.ts) is made once in the cache folder and loaded instead.
+   */
   static async load(file: string, options?: RuntimeOptions): Promise<Decoder> {
-    return new Decoder(await createSession(file, options), file);
+    const source = options?.cacheDir === false ? file : decoderWithLogitsToKeep(file, options?.cacheDir).file;
+    return new Decoder(await createSession(source, options), file);
   }
 
   emptyCache(): KvCache {
@@ -97,7 +103,9 @@ export class Decoder {
     };
     for (const [name, tensor] of cache.tensors) feeds[name] = tensor;
     if (this.#hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([past > 0 ? 1 : 0]), [1]);
-    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', new BigInt64Array([allLogits ? 0n : 1n]), []);
+    // Two rows, not one: MatMulNBits (q4) takes another kernel for a single row, whose sums differ in the
+    // last bits from the full prompt's; with two rows the last row is bit-identical to the original graph's.
+    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', new BigInt64Array([allLogits ? 0n : BigInt(Math.min(2, seqLen))]), []);
     const outputs = await this.session.run(feeds);
     for (let i = 0; i < this.#pastNames.length; i++) cache.tensors.set(this.#pastNames[i]!, outputs[this.#presentNames[i]!]!);
     cache.length = total;

@@ -7,6 +7,12 @@ import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
 export interface RuntimeOptions {
   /** Intra-op threads per session; default: the number of CPU cores ONNX Runtime would use. */
   threads?: number;
+  /**
+   * Folder for rewritten copies of model files (the decoder with last-position logits), made once per
+   * file; default `$SMOLVLM_CACHE/optimized`, `$XDG_CACHE_HOME/smolvlm/optimized` or
+   * `~/.cache/smolvlm/optimized`. `false`: load the files as they are.
+   */
+  cacheDir?: string | false;
 }
 
 export type FloatType = 'float32' | 'float16';

@@ -1,0 +1,280 @@
+/**
+ * Decoder graph rewrite: logits for the last position(s) only.
+ *
+ * The official decoders return logits for every position (876 x 49280 floats, 173 MB, for one 13-tile
+ * image on 256M) and spend a vocabulary-wide matmul on each prompt row although generation reads only
+ * the last. The rewrite adds the input `num_logits_to_keep` (int64 scalar, as transformers' decoders
+ * have it: k > 0 keeps the last k rows, 0 keeps all) and slices the lm_head's input rows before its
+ * matmul. For int8 files the slice goes after DynamicQuantizeLinear, so the activation scale is still
+ * computed over all rows and the kept logits are bit-identical to the original graph's.
+ *
+ * The rewritten copy is written once into a cache folder (never beside or over the original) and
+ * found again by the source file's identity; weights are streamed, not held in memory.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GRAPH, lengthPrefix, MODEL, onnx, readModelOutline, type Field, type ModelOutline, type NodeProto } from './onnx-file.js';
+
+/** Bump when the rewrite changes: cached copies of another version are not used. */
+export const LOGITS_PATCH_VERSION = 1;
+export const LOGITS_TO_KEEP = 'num_logits_to_keep';
+
+/** `$SMOLVLM_CACHE/optimized`, else `$XDG_CACHE_HOME/smolvlm/optimized`, else `~/.cache/smolvlm/optimized`. */
+export function defaultOptimizedCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SMOLVLM_CACHE) return path.resolve(env.SMOLVLM_CACHE, 'optimized');
+  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
+  return path.join(base, 'smolvlm', 'optimized');
+}
+
+/** The cache entry name of a rewritten copy of `file`: which source (path) and which bytes (size, mtime, inode). */
+export function cacheEntryName(file: string, kind: string, version: number): { prefix: string; name: string } {
+  const real = realpathSync(file);
+  const st = statSync(real);
+  const prefix = createHash('sha256').update(real).digest('hex').slice(0, 16);
+  const identity = createHash('sha256').update(`${real}\0${st.size}\0${st.mtimeMs}\0${st.ino}\0${kind}\0${version}`).digest('hex').slice(0, 24);
+  return { prefix: `${kind}-${prefix}-`, name: `${kind}-${prefix}-${identity}.onnx` };
+}
+
+export interface PatchOutcome {
+  /** The file to load: the rewritten copy, or the original when no rewrite applies or it could not be written. */
+  file: string;
+  patched: boolean;
+  /** Why the original is used. */
+  reason?: string;
+}
+
+/**
+ * Returns a copy of the decoder at `file` whose logits can be limited to the last rows (see above),
+ * creating it in `cacheDir` on first use. Falls back to the original file (with `reason`) when the
+ * graph already has `num_logits_to_keep`, its lm_head is not recognised, or the cache cannot be written.
+ */
+export function decoderWithLogitsToKeep(file: string, cacheDir = defaultOptimizedCacheDir()): PatchOutcome {
+  let entry: { prefix: string; name: string };
+  try {
+    entry = cacheEntryName(file, 'decoder-logits', LOGITS_PATCH_VERSION);
+  } catch (error) {
+    return { file, patched: false, reason: String(error) };
+  }
+  const target = path.join(cacheDir, entry.name);
+  if (existsSync(target)) return { file: target, patched: true };
+
+  let outline: ModelOutline;
+  try {
+    outline = readModelOutline(file);
+  } catch (error) {
+    return { file, patched: false, reason: `cannot read the graph: ${(error as Error).message}` };
+  }
+  try {
+    const plan = planLogitsSlice(outline);
+    if (typeof plan === 'string') return { file, patched: false, reason: plan };
+    try {
+      mkdirSync(cacheDir, { recursive: true });
+      writeRewritten(outline, plan, target);
+    } catch (error) {
+      return { file, patched: false, reason: `cannot write ${target}: ${(error as Error).message}` };
+    }
+    // Older copies of the same source file are stale now.
+    for (const name of readdirSync(cacheDir)) {
+      if (name.startsWith(entry.prefix) && name !== entry.name && name.endsWith('.onnx')) rmSync(path.join(cacheDir, name), { force: true });
+    }
+    return { file: target, patched: true };
+  } finally {
+    outline.file.close();
+  }
+}
+
+interface SlicePlan {
+  /** Nodes of the new graph, in order. */
+  nodes: NodeProto[];
+  /** Tensors between the lm_head matmul and `logits` whose shape annotations no longer hold. */
+  reshaped: Set<string>;
+}
+
+const MATMULS = new Set(['MatMul', 'MatMulInteger', 'MatMulNBits', 'Gemm', 'FusedMatMul', 'MatMulIntegerToFloat']);
+const ELEMENTWISE = new Set(['Cast', 'Mul', 'Add', 'Sub', 'Div', 'Identity', 'Tanh']);
+
+/** Finds the lm_head matmul feeding `logits` and the new node list with a row slice on its input, or why not. */
+export function planLogitsSlice(outline: ModelOutline): SlicePlan | string {
+  const { nodes, initializers } = outline;
+  if (outline.inputs.some((i) => i.name === LOGITS_TO_KEEP)) return `the graph already has ${LOGITS_TO_KEEP}`;
+  if (!outline.outputs.some((o) => o.name === 'logits')) return 'the graph has no logits output';
+  if (outline.opset < 10) return `opset ${outline.opset} is older than Slice with inputs`;
+  // External data is found relative to the model file, so a copy elsewhere would not find it.
+  if ([...initializers.values()].some((i) => i.external)) return 'the weights are in external data files';
+  const producer = new Map<string, { node: NodeProto; index: number }>();
+  const consumers = new Map<string, number>();
+  for (const node of nodes) {
+    node.output.forEach((name, index) => producer.set(name, { node, index }));
+    for (const name of node.input) consumers.set(name, (consumers.get(name) ?? 0) + 1);
+  }
+  const graphInputs = new Set(outline.inputs.map((i) => i.name));
+
+  // Constant-like: weights, Constant nodes, the scale / zero point of a DynamicQuantizeLinear (scalars),
+  // and elementwise results of those.
+  const memo = new Map<string, boolean>();
+  const constantLike = (name: string, depth = 0): boolean => {
+    if (name === '' || initializers.has(name)) return true;
+    if (graphInputs.has(name)) return false;
+    const cached = memo.get(name);
+    if (cached !== undefined) return cached;
+    const p = producer.get(name);
+    let result = false;
+    if (!p) result = true;
+    else if (p.node.opType === 'Constant') result = true;
+    else if (p.node.opType === 'DynamicQuantizeLinear') result = p.index > 0;
+    else if (ELEMENTWISE.has(p.node.opType) && depth < 8) result = p.node.input.every((i) => constantLike(i, depth + 1));
+    memo.set(name, result);
+    return result;
+  };
+
+  const reshaped = new Set<string>(['logits']);
+  let tensor = 'logits';
+  let matmul: NodeProto | undefined;
+  for (let step = 0; step < 12 && !matmul; step++) {
+    const p = producer.get(tensor);
+    if (!p) return `no node produces ${tensor}`;
+    const { node } = p;
+    if ((consumers.get(tensor) ?? 0) > (tensor === 'logits' ? 0 : 1)) return `${tensor} has other consumers`;
+    if (MATMULS.has(node.opType) && (node.domain === '' || node.domain === 'com.microsoft' || !node.domain)) {
+      if (!constantLike(node.input[1] ?? '')) return `${node.name || node.opType}: the weight is not constant`;
+      matmul = node;
+      break;
+    }
+    if (!ELEMENTWISE.has(node.opType)) return `unexpected ${node.opType} between the lm_head and logits`;
+    const activations = node.input.filter((i) => !constantLike(i));
+    if (activations.length !== 1) return `${node.name || node.opType}: cannot tell the activation input`;
+    tensor = activations[0]!;
+    reshaped.add(tensor);
+  }
+  if (!matmul) return 'no lm_head matmul found';
+  const input = matmul.input[0]!;
+  // A DynamicQuantizeMatMul-style op that quantizes its float input itself would change with fewer rows.
+  if (matmul.opType === 'MatMulIntegerToFloat' && producer.get(input)?.node.opType !== 'DynamicQuantizeLinear') {
+    return 'the lm_head quantizes its input inside the op';
+  }
+
+  const prefix = 'smolvlm_logits_to_keep/';
+  const int64 = (name: string, values: bigint[]): NodeProto =>
+    onnx.NodeProto.create({
+      name: `${prefix}${name}`,
+      opType: 'Constant',
+      output: [`${prefix}${name}`],
+      attribute: [
+        onnx.AttributeProto.create({
+          name: 'value',
+          type: onnx.AttributeProto.AttributeType.TENSOR,
+          t: onnx.TensorProto.create({
+            dataType: onnx.TensorProto.DataType.INT64,
+            dims: [values.length],
+            rawData: new Uint8Array(BigInt64Array.from(values).buffer),
+          }),
+        }),
+      ],
+    });
+  const op = (opType: string, name: string, inputs: string[]): NodeProto =>
+    onnx.NodeProto.create({ name: `${prefix}${name}`, opType, input: inputs, output: [`${prefix}${name}`] });
+  const sliced = `${prefix}rows`;
+  const inserted = [
+    int64('one', [1n]),
+    op('Reshape', 'k', [LOGITS_TO_KEEP, `${prefix}one`]),
+    op('Neg', 'start', [`${prefix}k`]),
+    int64('end', [0x7fffffffffffffffn]),
+    int64('axis', [outline.opset >= 11 ? -2n : 1n]),
+    onnx.NodeProto.create({
+      name: sliced,
+      opType: 'Slice',
+      input: [input, `${prefix}start`, `${prefix}end`, `${prefix}axis`],
+      output: [sliced],
+    }),
+  ];
+  const patchedMatmul = onnx.NodeProto.create({ ...matmul, input: [sliced, ...matmul.input.slice(1)] });
+  const out: NodeProto[] = [];
+  for (const node of nodes) {
+    if (node === matmul) out.push(...inserted, patchedMatmul);
+    else out.push(node);
+  }
+  for (const name of matmul.output) reshaped.add(name);
+  return { nodes: out, reshaped };
+}
+
+type Chunk = Buffer | { offset: number; length: number };
+
+function chunkLength(c: Chunk): number {
+  return Buffer.isBuffer(c) ? c.length : c.length;
+}
+
+function encoded(field: number, bytes: Uint8Array): Buffer {
+  return Buffer.concat([lengthPrefix(field, bytes.length), bytes]);
+}
+
+/** Writes the model with the planned graph changes to `target` (atomically: a temporary file is renamed). */
+function writeRewritten(outline: ModelOutline, plan: SlicePlan, target: string): void {
+  const { file, graphFields } = outline;
+  const raw = (f: Field): Chunk => ({ offset: f.start, length: f.end - f.start });
+  const graphChunks: Chunk[] = [];
+  const lastInput = graphFields.findLastIndex((f) => f.field === GRAPH.input);
+  let nodesWritten = false;
+  const newInput = onnx.ValueInfoProto.create({
+    name: LOGITS_TO_KEEP,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [] } } },
+  });
+  graphFields.forEach((f, index) => {
+    if (f.field === GRAPH.node) {
+      if (!nodesWritten) for (const node of plan.nodes) graphChunks.push(encoded(GRAPH.node, onnx.NodeProto.encode(node).finish()));
+      nodesWritten = true;
+    } else if (f.field === GRAPH.output) {
+      const output = onnx.ValueInfoProto.decode(file.value(f));
+      if (output.name === 'logits') {
+        const dims = output.type?.tensorType?.shape?.dim;
+        if (dims && dims.length >= 2) dims[dims.length - 2] = onnx.TensorShapeProto.Dimension.create({ dimParam: 'logits_sequence_length' });
+        graphChunks.push(encoded(GRAPH.output, onnx.ValueInfoProto.encode(output).finish()));
+      } else graphChunks.push(raw(f));
+    } else if (f.field === GRAPH.valueInfo) {
+      const info = onnx.ValueInfoProto.decode(file.value(f));
+      if (!plan.reshaped.has(info.name)) graphChunks.push(raw(f));
+    } else graphChunks.push(raw(f));
+    if (index === lastInput) graphChunks.push(encoded(GRAPH.input, onnx.ValueInfoProto.encode(newInput).finish()));
+  });
+  const graphLength = graphChunks.reduce((n, c) => n + chunkLength(c), 0);
+
+  const chunks: Chunk[] = [];
+  for (const f of file.fields()) {
+    if (f.start === outline.graph.start) {
+      chunks.push(lengthPrefix(MODEL.graph, graphLength), ...graphChunks);
+    } else chunks.push(raw(f));
+  }
+
+  const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const buffer = Buffer.allocUnsafe(16 << 20);
+    for (const c of chunks) {
+      if (Buffer.isBuffer(c)) {
+        writeAll(fd, c);
+        continue;
+      }
+      for (let at = 0; at < c.length; at += buffer.length) {
+        const part = buffer.subarray(0, Math.min(buffer.length, c.length - at));
+        file.readInto(c.offset + at, part);
+        writeAll(fd, part);
+      }
+    }
+    closeSync(fd);
+    renameSync(tmp, target);
+  } catch (error) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+}
