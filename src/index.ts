@@ -1,4 +1,18 @@
 export { SmolVLM, isPreparedImage } from './core/model.js';
+export { loadModel, type LoadModelOptions } from './core/load-model.js';
+export {
+  DEFAULT_MODEL,
+  MODEL_ALIASES,
+  listCachedModels,
+  pullModel,
+  removeCachedModel,
+  resolveModelSource,
+  type CachedModel,
+  type DownloadProgress,
+  type HubOptions,
+  type ModelAlias,
+  type ModelSource,
+} from './core/hub/index.js';
 export type {
   LoadOptions,
   ImageOptions,
