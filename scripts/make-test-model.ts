@@ -1,7 +1,7 @@
 /**
  * Writes a random-weight SmolVLM model directory in the official layout.
  *
- *   node --import tsx scripts/make-test-model.ts --preset tiny --out /tmp/tiny [--seed N] [--dtypes fp32,int8,q4,fp16]
+ *   node --import tsx scripts/make-test-model.ts --preset tiny --out ./tiny-model [--seed N] [--dtypes fp32,int8,q4,fp16]
  *   node --import tsx scripts/make-test-model.ts --ensure tiny      # fixtures/generated/tiny, only when stale
  */
 import path from 'node:path';
