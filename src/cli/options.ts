@@ -172,18 +172,15 @@ export function requestOptions(options: CommonOptions, defaults: { split?: boole
   return {
     maxNewTokens: options.maxTokens,
     sampling: {
-      ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-      ...(options.topK !== undefined ? { topK: options.topK } : {}),
-      ...(options.topP !== undefined ? { topP: options.topP } : {}),
-      ...(options.minP !== undefined ? { minP: options.minP } : {}),
-      ...(options.repetitionPenalty !== undefined ? { repetitionPenalty: options.repetitionPenalty } : {}),
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      temperature: options.temperature,
+      topK: options.topK,
+      topP: options.topP,
+      minP: options.minP,
+      repetitionPenalty: options.repetitionPenalty,
+      seed: options.seed,
     },
-    ...(options.stop !== undefined ? { stop: options.stop } : {}),
-    image: {
-      ...(split !== undefined ? { doImageSplitting: split } : {}),
-      ...(options.imageSize !== undefined ? { longestEdge: options.imageSize } : {}),
-    },
+    stop: options.stop,
+    image: { doImageSplitting: split, longestEdge: options.imageSize },
   };
 }
 

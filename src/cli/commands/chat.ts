@@ -57,17 +57,18 @@ async function runChat(images: string[], options: CommonOptions): Promise<void> 
     const conversation = new Conversation(loaded.model, {
       modelName: loaded.name,
       ...(options.system !== undefined ? { system: options.system } : {}),
+      // An undefined setting means the default, so the options pass through as they are.
       settings: {
         maxTokens: options.maxTokens,
-        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-        ...(options.topK !== undefined ? { topK: options.topK } : {}),
-        ...(options.topP !== undefined ? { topP: options.topP } : {}),
-        ...(options.minP !== undefined ? { minP: options.minP } : {}),
-        ...(options.repetitionPenalty !== undefined ? { repetitionPenalty: options.repetitionPenalty } : {}),
-        ...(options.seed !== undefined ? { seed: options.seed } : {}),
-        ...(options.stop !== undefined ? { stop: options.stop } : {}),
-        ...(options.split !== undefined ? { split: options.split } : {}),
-        ...(options.imageSize !== undefined ? { imageSize: options.imageSize } : {}),
+        temperature: options.temperature,
+        topK: options.topK,
+        topP: options.topP,
+        minP: options.minP,
+        repetitionPenalty: options.repetitionPenalty,
+        seed: options.seed,
+        stop: options.stop,
+        split: options.split,
+        imageSize: options.imageSize,
       },
       imageSource: { cwd: io.cwd },
     });
