@@ -62,16 +62,36 @@ export class VisionEncoder {
     return new VisionEncoder(await createSession(file, options), file);
   }
 
-  /** Features `[tiles * imageSeqLen * hidden]` for `tiles` tiles of `tileSize`² pixels in one call. */
-  async encode(pixelValues: Float32Array, tiles: number, tileSize: number): Promise<Float32Array> {
+  /**
+   * Features `[tiles * imageSeqLen * hidden]` for `tiles` tiles of `tileSize`² pixels, `tilesPerCall` tiles
+   * per session call (0: all in one call). Fewer tiles per call bound the memory of the encoder's
+   * activations (its attention alone is ~50 MB per tile). Results do not depend on the split, except for
+   * dynamically quantized (int8/uint8) encoders, which pick their activation scales per call.
+   */
+  async encode(pixelValues: Float32Array, tiles: number, tileSize: number, tilesPerCall = 0): Promise<Float32Array> {
     if (this.tileSize !== 0 && this.tileSize !== tileSize) {
       throw new SmolVLMError('MODEL_INVALID', `${path.basename(this.file)} expects ${this.tileSize} px tiles, the preprocessor made ${tileSize} px`);
     }
-    const mask = new Uint8Array(tiles * tileSize * tileSize).fill(1);
-    const outputs = await this.session.run({
-      pixel_values: floatTensor(this.pixelType, pixelValues, [1, tiles, 3, tileSize, tileSize]),
-      pixel_attention_mask: new ort.Tensor('bool', mask, [1, tiles, tileSize, tileSize]),
-    });
-    return tensorToFloat32(outputs.image_features!);
+    const perCall = tilesPerCall > 0 ? Math.min(tilesPerCall, tiles) : tiles;
+    const tileFloats = 3 * tileSize * tileSize;
+    const mask = new Uint8Array(perCall * tileSize * tileSize).fill(1);
+    let out: Float32Array | undefined;
+    let at = 0;
+    for (let first = 0; first < tiles; first += perCall) {
+      const n = Math.min(perCall, tiles - first);
+      const outputs = await this.session.run({
+        pixel_values: floatTensor(this.pixelType, pixelValues.subarray(first * tileFloats, (first + n) * tileFloats), [1, n, 3, tileSize, tileSize]),
+        pixel_attention_mask: new ort.Tensor('bool', mask.subarray(0, n * tileSize * tileSize), [1, n, tileSize, tileSize]),
+      });
+      const features = tensorToFloat32(outputs.image_features!);
+      if (n === tiles) return features;
+      out ??= new Float32Array((features.length / n) * tiles);
+      if (at + features.length > out.length) {
+        throw new SmolVLMError('MODEL_INVALID', `${path.basename(this.file)} returned ${features.length} values for ${n} tiles, not a whole number per tile`);
+      }
+      out.set(features, at);
+      at += features.length;
+    }
+    return out!;
   }
 }

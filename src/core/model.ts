@@ -18,7 +18,17 @@ import { TextTokenizer } from './tokenizer.js';
 export interface LoadOptions extends RuntimeOptions {
   /** One dtype for all sessions or one per session; default: the first present of DEFAULT_DTYPE_PREFERENCE. */
   dtype?: DtypeSpec;
+  /**
+   * Image tiles per vision encoder call (default DEFAULT_VISION_TILES_PER_CALL): bounds the encoder's
+   * memory. 0 encodes all new images of a request in one call, as the reference implementations do;
+   * int8/uint8 encoders quantize activations per call, so only 0 reproduces their features bit for bit
+   * (fp32, fp16 and q4 give the same features either way). See the README's Performance section.
+   */
+  visionTilesPerCall?: number;
 }
+
+/** Tiles per vision encoder call unless LoadOptions.visionTilesPerCall says otherwise (README: Performance). */
+export const DEFAULT_VISION_TILES_PER_CALL = 1;
 
 export interface ImageOptions {
   /** Split images into tiles plus a global view (default: the model's preprocessor_config). */
@@ -120,6 +130,7 @@ export class SmolVLM {
   readonly spec: ModelSpec;
   readonly processorOptions: ImageProcessorOptions;
   readonly #features = new Map<string, Float32Array>();
+  #visionTilesPerCall = DEFAULT_VISION_TILES_PER_CALL;
 
   private constructor(
     readonly directory: ModelDirectory,
@@ -146,7 +157,11 @@ export class SmolVLM {
       TokenEmbedder.load(directory.onnxPaths.embed_tokens, options),
       Decoder.load(directory.onnxPaths.decoder_model_merged, options),
     ]);
-    return new SmolVLM(directory, vision, embedder, decoder, performance.now() - started);
+    const model = new SmolVLM(directory, vision, embedder, decoder, performance.now() - started);
+    const perCall = options.visionTilesPerCall ?? DEFAULT_VISION_TILES_PER_CALL;
+    if (!Number.isInteger(perCall) || perCall < 0) throw new SmolVLMError('USAGE', `visionTilesPerCall must be an integer >= 0, got ${perCall}`);
+    model.#visionTilesPerCall = perCall;
+    return model;
   }
 
   get dtypes(): SessionDtypes {
@@ -319,8 +334,8 @@ export class SmolVLM {
 
   /**
    * Writes image features into the embeddings at the image-token positions of `spans` (positions are
-   * absolute; `offset` is where `embeds` starts). Images not in the features cache are encoded together
-   * in one vision call (int8 encoders quantize per call, so this keeps their results reproducible).
+   * absolute; `offset` is where `embeds` starts). Images not in the features cache are encoded one by one
+   * in calls of `visionTilesPerCall` tiles, or with 0 all together in one call (LoadOptions).
    */
   async #mergeImageFeatures(
     embeds: Float32Array,
@@ -334,7 +349,17 @@ export class SmolVLM {
     const hidden = this.decoder.hiddenSize;
     const imageOf = (span: ImageSpan) => images[allSpans.indexOf(span)]!;
     const missing = [...new Set(spans.map(imageOf).filter((i) => !this.#features.has(i.key)))];
-    if (missing.length > 0) {
+    if (missing.length > 0 && this.#visionTilesPerCall > 0) {
+      // Image by image, so that an image's features never depend on which other images came along.
+      for (const image of missing) {
+        const features = await this.vision.encode(image.pixelValues, image.tileCount, image.tileSize, this.#visionTilesPerCall);
+        const expected = image.tileCount * this.spec.imageSeqLen * hidden;
+        if (features.length !== expected) {
+          throw new SmolVLMError('MODEL_INVALID', `the vision encoder returned ${features.length / hidden} image tokens, expected ${expected / hidden}`);
+        }
+        this.#rememberFeatures(image.key, features);
+      }
+    } else if (missing.length > 0) {
       const tiles = missing.reduce((n, i) => n + i.tileCount, 0);
       const tileSize = missing[0]!.tileSize;
       const pixels = missing.length === 1 ? missing[0]!.pixelValues : concatFloat32(missing.map((i) => i.pixelValues));
