@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { EmbeddingTable } from './embedding-table.js';
 import { SmolVLMError } from './errors.js';
 import {
   createSession,
@@ -14,31 +15,42 @@ import {
   type RuntimeOptions,
 } from './runtime.js';
 
-/** embed_tokens: token ids to input embeddings. */
+/**
+ * embed_tokens: token ids to input embeddings. When the file is a plain table lookup (all official
+ * variants), the table is read once and looked up in JS, which gives the same values without a
+ * session (and without a session call per generated token); otherwise the file runs in onnxruntime.
+ */
 export class TokenEmbedder {
   readonly hiddenSize: number;
 
   private constructor(
-    readonly session: ort.InferenceSession,
+    readonly session: ort.InferenceSession | undefined,
+    readonly table: EmbeddingTable | undefined,
     readonly file: string,
   ) {
-    requireIO(session, file, ['input_ids'], ['inputs_embeds']);
-    floatTypeOf(outputMetadata(session, 'inputs_embeds'), file);
-    const hidden = outputMetadata(session, 'inputs_embeds')?.shape?.at(-1);
+    if (table) {
+      this.hiddenSize = table.hiddenSize;
+      return;
+    }
+    requireIO(session!, file, ['input_ids'], ['inputs_embeds']);
+    floatTypeOf(outputMetadata(session!, 'inputs_embeds'), file);
+    const hidden = outputMetadata(session!, 'inputs_embeds')?.shape?.at(-1);
     if (typeof hidden !== 'number') throw new SmolVLMError('MODEL_INVALID', `${path.basename(file)}: inputs_embeds has no fixed hidden size`);
     this.hiddenSize = hidden;
   }
 
   static async load(file: string, options?: RuntimeOptions): Promise<TokenEmbedder> {
-    return new TokenEmbedder(await createSession(file, options), file);
+    const table = EmbeddingTable.read(file);
+    if (typeof table !== 'string') return new TokenEmbedder(undefined, table, file);
+    return new TokenEmbedder(await createSession(file, options), undefined, file);
   }
 
   /** Embeddings `[ids.length * hidden]` as float32. */
   async embed(ids: readonly number[]): Promise<Float32Array> {
+    if (this.table) return this.table.embed(ids);
     const values = BigInt64Array.from(ids, (id) => BigInt(id));
-    const outputs = await this.session.run({ input_ids: int64Tensor(values, [1, ids.length]) });
-    const embeds = tensorToFloat32(outputs.inputs_embeds!);
-    return embeds;
+    const outputs = await this.session!.run({ input_ids: int64Tensor(values, [1, ids.length]) });
+    return tensorToFloat32(outputs.inputs_embeds!);
   }
 }
 
