@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
-import { decoderWithLogitsToKeep } from './graph-patch.js';
+import { LOGITS_REWRITE } from './graph-patch.js';
 import {
   createSession,
   floatTensor,
@@ -73,12 +73,11 @@ export class Decoder {
   }
 
   /**
-   * Loads a decoder. Unless `options.cacheDir` is false, a copy rewritten to compute logits only for
-   * the rows asked for (see graph-patch.ts) is made once in the cache folder and loaded instead.
+   * Loads a decoder. Unless `options.cacheDir` is false, it is rewritten to compute logits only for the
+   * rows asked for (graph-patch.ts), once, through the model cache.
    */
   static async load(file: string, options?: RuntimeOptions): Promise<Decoder> {
-    const source = options?.cacheDir === false ? file : decoderWithLogitsToKeep(file, options?.cacheDir).file;
-    return new Decoder(await createSession(source, options), file);
+    return new Decoder((await createSession(file, options, LOGITS_REWRITE)).session, file);
   }
 
   emptyCache(): KvCache {

@@ -42,7 +42,7 @@ export class TokenEmbedder {
   static async load(file: string, options?: RuntimeOptions): Promise<TokenEmbedder> {
     const table = EmbeddingTable.read(file);
     if (typeof table !== 'string') return new TokenEmbedder(undefined, table, file);
-    return new TokenEmbedder(await createSession(file, options), undefined, file);
+    return new TokenEmbedder((await createSession(file, options)).session, undefined, file);
   }
 
   /** Embeddings `[ids.length * hidden]` as float32. */
@@ -71,7 +71,7 @@ export class VisionEncoder {
   }
 
   static async load(file: string, options?: RuntimeOptions): Promise<VisionEncoder> {
-    return new VisionEncoder(await createSession(file, options), file);
+    return new VisionEncoder((await createSession(file, options)).session, file);
   }
 
   /**

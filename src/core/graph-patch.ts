@@ -8,78 +8,36 @@
  * matmul. For int8 files the slice goes after DynamicQuantizeLinear, so the activation scale is still
  * computed over all rows and the kept logits are bit-identical to the original graph's.
  *
- * The rewritten copy is written once into a cache folder (never beside or over the original) and
- * found again by the source file's identity; weights are streamed, not held in memory.
+ * The rewritten copy goes to the model cache (model-cache.ts), never beside or over the original;
+ * weights are streamed, not held in memory.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { GRAPH, lengthPrefix, MODEL, onnx, readModelOutline, type Field, type ModelOutline, type NodeProto } from './onnx-file.js';
 
 /** Bump when the rewrite changes: cached copies of another version are not used. */
 export const LOGITS_PATCH_VERSION = 1;
 export const LOGITS_TO_KEEP = 'num_logits_to_keep';
 
-/** `$SMOLVLM_CACHE/optimized`, else `$XDG_CACHE_HOME/smolvlm/optimized`, else `~/.cache/smolvlm/optimized`. */
-export function defaultOptimizedCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SMOLVLM_CACHE) return path.resolve(env.SMOLVLM_CACHE, 'optimized');
-  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
-  return path.join(base, 'smolvlm', 'optimized');
-}
-
-/** The cache entry name of a rewritten copy of `file`: which source (path) and which bytes (size, mtime, inode). */
-export function cacheEntryName(file: string, kind: string, version: number): { prefix: string; name: string } {
-  const real = realpathSync(file);
-  const st = statSync(real);
-  const prefix = createHash('sha256').update(real).digest('hex').slice(0, 16);
-  const identity = createHash('sha256').update(`${real}\0${st.size}\0${st.mtimeMs}\0${st.ino}\0${kind}\0${version}`).digest('hex').slice(0, 24);
-  return { prefix: `${kind}-${prefix}-`, name: `${kind}-${prefix}-${identity}.onnx` };
-}
-
-export interface PatchOutcome {
-  /** The file to load: the rewritten copy, or the original when no rewrite applies or it could not be written. */
-  file: string;
-  patched: boolean;
-  /** Why the original is used. */
-  reason?: string;
-}
+/** The rewrite for the model cache (model-cache.ts). */
+export const LOGITS_REWRITE = { tag: `decoder-logits-to-keep-v${LOGITS_PATCH_VERSION}`, write: writeDecoderWithLogitsToKeep };
 
 /**
- * Returns a copy of the decoder at `file` whose logits can be limited to the last rows (see above),
- * creating it in `cacheDir` on first use. Falls back to the original file (with `reason`) when the
- * graph already has `num_logits_to_keep`, its lm_head is not recognised, or the cache cannot be written.
+ * Writes a copy of the decoder at `source` whose logits can be limited to the last rows (see above) to
+ * `target` (atomically). Returns undefined, or why the rewrite does not apply (then nothing is written):
+ * the graph already has `num_logits_to_keep`, or its lm_head is not recognised.
  */
-export function decoderWithLogitsToKeep(file: string, cacheDir = defaultOptimizedCacheDir()): PatchOutcome {
-  let entry: { prefix: string; name: string };
-  try {
-    entry = cacheEntryName(file, 'decoder-logits', LOGITS_PATCH_VERSION);
-  } catch (error) {
-    return { file, patched: false, reason: String(error) };
-  }
-  const target = path.join(cacheDir, entry.name);
-  if (existsSync(target)) return { file: target, patched: true };
-
+export function writeDecoderWithLogitsToKeep(source: string, target: string): string | undefined {
   let outline: ModelOutline;
   try {
-    outline = readModelOutline(file);
+    outline = readModelOutline(source);
   } catch (error) {
-    return { file, patched: false, reason: `cannot read the graph: ${(error as Error).message}` };
+    return `cannot read the graph: ${(error as Error).message}`;
   }
   try {
     const plan = planLogitsSlice(outline);
-    if (typeof plan === 'string') return { file, patched: false, reason: plan };
-    try {
-      mkdirSync(cacheDir, { recursive: true });
-      writeRewritten(outline, plan, target);
-    } catch (error) {
-      return { file, patched: false, reason: `cannot write ${target}: ${(error as Error).message}` };
-    }
-    // Older copies of the same source file are stale now.
-    for (const name of readdirSync(cacheDir)) {
-      if (name.startsWith(entry.prefix) && name !== entry.name && name.endsWith('.onnx')) rmSync(path.join(cacheDir, name), { force: true });
-    }
-    return { file: target, patched: true };
+    if (typeof plan === 'string') return plan;
+    writeRewritten(outline, plan, target);
+    return undefined;
   } finally {
     outline.file.close();
   }

@@ -3,14 +3,15 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
 import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
+import { createCachedSession, type CachedSession, type Rewrite } from './model-cache.js';
 
 export interface RuntimeOptions {
   /** Intra-op threads per session; default: the number of CPU cores ONNX Runtime would use. */
   threads?: number;
   /**
-   * Folder for rewritten copies of model files (the decoder with last-position logits), made once per
-   * file; default `$SMOLVLM_CACHE/optimized`, `$XDG_CACHE_HOME/smolvlm/optimized` or
-   * `~/.cache/smolvlm/optimized`. `false`: load the files as they are.
+   * Folder for prepared copies of model files (the decoder rewritten for last-position logits, and the
+   * graphs as onnxruntime optimized them), made on first load; default `$SMOLVLM_CACHE/optimized`,
+   * `$XDG_CACHE_HOME/smolvlm/optimized` or `~/.cache/smolvlm/optimized`. `false`: load the files as they are.
    */
   cacheDir?: string | false;
 }
@@ -21,14 +22,19 @@ export function defaultThreadCount(): number {
   return Math.max(1, os.availableParallelism());
 }
 
-/** Creates a session from a file path (so external data beside it resolves), with a clear error naming the file. */
-export async function createSession(file: string, options: RuntimeOptions = {}): Promise<ort.InferenceSession> {
+/**
+ * Creates a session from a file path (so external data beside it resolves) through the model cache
+ * (model-cache.ts: optional rewrite, saved optimized graph), with a clear error naming the file.
+ */
+export async function createSession(file: string, options: RuntimeOptions = {}, rewrite?: Rewrite): Promise<CachedSession> {
   try {
-    return await ort.InferenceSession.create(file, {
+    return await createCachedSession(file, {
       intraOpNumThreads: options.threads ?? defaultThreadCount(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+      ...(rewrite ? { rewrite } : {}),
     });
   } catch (error) {
     const reason = String((error as Error).message ?? error).split('\n')[0];

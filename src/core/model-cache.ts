@@ -1,0 +1,201 @@
+/**
+ * Sessions through a cache of prepared model files.
+ *
+ * A model file is prepared once per machine: optionally rewritten (the decoder's last-position logits,
+ * graph-patch.ts), then optimized by onnxruntime (fusions, constant folding, layout changes), and the
+ * optimized graph saved. Later loads read the saved graph with optimizations off, which skips that
+ * work (onnxruntime's documented offline-optimization workflow). Entries are keyed by the source
+ * file's identity (real path, size, mtime, inode), the rewrite's version, the onnxruntime version and
+ * the CPU (the saved graph may use CPU-specific layouts), and written atomically into the cache folder,
+ * never beside the original. When anything fails, the original file is loaded as it is.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+/** `$SMOLVLM_CACHE/optimized`, else `$XDG_CACHE_HOME/smolvlm/optimized`, else `~/.cache/smolvlm/optimized`. */
+export function defaultModelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SMOLVLM_CACHE) return path.resolve(env.SMOLVLM_CACHE, 'optimized');
+  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
+  return path.join(base, 'smolvlm', 'optimized');
+}
+
+let cpuTagValue: string | undefined;
+/** The CPU model and feature flags (the saved graph may depend on the vector width). */
+function cpuTag(): string {
+  if (cpuTagValue) return cpuTagValue;
+  let flags = '';
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+  } catch {
+    // not Linux: the model name must do
+  }
+  cpuTagValue = `${os.arch()} ${os.cpus()[0]?.model ?? ''} ${flags}`;
+  return cpuTagValue;
+}
+
+/** A rewrite of the source file before it is optimized. */
+export interface Rewrite {
+  /** Names the rewrite in cache keys; change it when the rewrite changes. */
+  tag: string;
+  /** Writes the rewritten model to `target`; returns undefined, or why it does not apply (nothing written). */
+  write: (source: string, target: string) => string | undefined;
+}
+
+export interface CachedSessionOptions extends ort.InferenceSession.SessionOptions {
+  /** Cache folder, or false for no cache (the file is loaded as it is, without the rewrite). */
+  cacheDir?: string | false;
+  rewrite?: Rewrite;
+}
+
+export interface CachedSession {
+  session: ort.InferenceSession;
+  /** The file the session came from. */
+  loadedFrom: string;
+  /** Whether the rewrite is in effect. */
+  rewritten: boolean;
+}
+
+interface Entry {
+  dir: string;
+  /** Cache file of this source, rewrite and runtime. */
+  file: string;
+  /** Names of other entries of the same source file start with this (they are stale). */
+  prefix: string;
+  /** What the entry was made from, written beside it as `<file>.json` (for pruning). */
+  source: { path: string; size: number; mtimeMs: number };
+}
+
+function entryFor(source: string, dir: string, rewriteTag: string): Entry {
+  const real = realpathSync(source);
+  const st = statSync(real);
+  const sourceId = createHash('sha256').update(real).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update([real, st.size, st.mtimeMs, st.ino, rewriteTag, ort.env.versions.node ?? '', cpuTag()].join('\0'))
+    .digest('hex')
+    .slice(0, 24);
+  const base = path.basename(source, '.onnx').replace(/[^A-Za-z0-9_.-]/g, '_');
+  return {
+    dir,
+    file: path.join(dir, `${base}-${sourceId}-${key}.onnx`),
+    prefix: `${base}-${sourceId}-`,
+    source: { path: real, size: st.size, mtimeMs: st.mtimeMs },
+  };
+}
+
+/**
+ * Removes entries that can no longer be used: older entries of the same source, entries whose source
+ * file is gone or changed (models in temporary folders, replaced downloads), and leftovers of
+ * interrupted writes older than a day.
+ */
+function prune(entry: Entry): void {
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  for (const name of readdirSync(entry.dir)) {
+    const file = path.join(entry.dir, name);
+    try {
+      if (name.endsWith('.tmp')) {
+        if (statSync(file).mtimeMs < dayAgo) rmSync(file, { force: true });
+        continue;
+      }
+      if (!name.endsWith('.onnx.json') || file === `${entry.file}.json`) continue;
+      const onnxFile = file.slice(0, -'.json'.length);
+      let stale = name.startsWith(entry.prefix);
+      if (!stale) {
+        const source = JSON.parse(readFileSync(file, 'utf8')) as Entry['source'];
+        const st = statSync(source.path, { throwIfNoEntry: false });
+        stale = !st || st.size !== source.size || st.mtimeMs !== source.mtimeMs;
+      }
+      if (stale) {
+        rmSync(onnxFile, { force: true });
+        rmSync(file, { force: true });
+      }
+    } catch {
+      // another process pruned it first, or it is not ours
+    }
+  }
+}
+
+function tempName(file: string): string {
+  return `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+}
+
+/** External data is found relative to the model file, so a copy elsewhere would not find it. */
+function hasExternalData(file: string): boolean {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  try {
+    return readdirSync(dir).some((name) => name.startsWith(`${base}_data`) || name === `${base}.data`);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates a session for `file` through the cache: the saved optimized graph when there is one, else
+ * the (rewritten) file, saving its optimized graph for next time.
+ */
+export async function createCachedSession(file: string, options: CachedSessionOptions): Promise<CachedSession> {
+  const { cacheDir = defaultModelCacheDir(), rewrite, ...sessionOptions } = options;
+  if (cacheDir === false || hasExternalData(file)) {
+    return { session: await ort.InferenceSession.create(file, sessionOptions), loadedFrom: file, rewritten: false };
+  }
+  let entry: Entry;
+  try {
+    entry = entryFor(file, cacheDir, rewrite?.tag ?? 'none');
+  } catch {
+    return { session: await ort.InferenceSession.create(file, sessionOptions), loadedFrom: file, rewritten: false };
+  }
+  if (existsSync(entry.file)) {
+    try {
+      const session = await ort.InferenceSession.create(entry.file, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
+      return { session, loadedFrom: entry.file, rewritten: rewrite !== undefined };
+    } catch {
+      rmSync(entry.file, { force: true }); // unreadable: make it again
+    }
+  }
+
+  let source = file;
+  let rewritten = false;
+  let rewrittenFile: string | undefined;
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    if (rewrite) {
+      rewrittenFile = tempName(entry.file.replace(/\.onnx$/, '.rewritten.onnx'));
+      if (rewrite.write(file, rewrittenFile) === undefined) {
+        source = rewrittenFile;
+        rewritten = true;
+      } else rewrittenFile = undefined;
+    }
+  } catch {
+    if (rewrittenFile) rmSync(rewrittenFile, { force: true });
+    rewrittenFile = undefined;
+  }
+  const saved = tempName(entry.file);
+  try {
+    let session: ort.InferenceSession;
+    try {
+      // Warnings off: onnxruntime warns that a saved graph with layout optimizations is CPU-specific (the key says which CPU).
+      session = await ort.InferenceSession.create(source, { ...sessionOptions, optimizedModelFilePath: saved, logSeverityLevel: 3 });
+    } catch (error) {
+      if (source === file) throw error;
+      // The rewritten graph did not load: use the original.
+      session = await ort.InferenceSession.create(file, sessionOptions);
+      return { session, loadedFrom: file, rewritten: false };
+    }
+    if (existsSync(saved)) {
+      try {
+        writeFileSync(`${entry.file}.json`, `${JSON.stringify(entry.source)}\n`);
+        renameSync(saved, entry.file);
+        prune(entry);
+      } catch {
+        // another process won the race, or the folder is read-only: fine either way
+      }
+    }
+    return { session, loadedFrom: source, rewritten };
+  } finally {
+    rmSync(saved, { force: true });
+    if (rewrittenFile) rmSync(rewrittenFile, { force: true });
+  }
+}
