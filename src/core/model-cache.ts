@@ -7,10 +7,11 @@
  * work (onnxruntime's documented offline-optimization workflow). Entries are keyed by the source
  * file's identity (real path, size, mtime, inode), the rewrite's version, the onnxruntime version and
  * the CPU (the saved graph may use CPU-specific layouts), and written atomically into the cache folder,
- * never beside the original. When anything fails, the original file is loaded as it is.
+ * never beside the original, with a sidecar `<entry>.json` naming the source (see prune). When anything
+ * fails, the original file is loaded as it is.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -62,7 +63,7 @@ interface Entry {
   dir: string;
   /** Cache file of this source, rewrite and runtime. */
   file: string;
-  /** Names of other entries of the same source file start with this (they are stale). */
+  /** Names of other entries of the same source file start with this. */
   prefix: string;
   /** What the entry was made from, written beside it as `<file>.json` (for pruning). */
   source: { path: string; size: number; mtimeMs: number };
@@ -85,30 +86,30 @@ function entryFor(source: string, dir: string, rewriteTag: string): Entry {
   };
 }
 
+/** Entries of another key for the same source (other library or onnxruntime versions) unused this long are removed. */
+const UNUSED_MS = 14 * 24 * 3600 * 1000;
+
 /**
- * Removes entries that can no longer be used: older entries of the same source, entries whose source
- * file is gone or changed (models in temporary folders, replaced downloads), and leftovers of
- * interrupted writes older than a day.
+ * Removes entries that can no longer be used: entries whose source file is gone or changed (models in
+ * temporary folders, replaced downloads), other entries of the same source unused for two weeks, and
+ * leftovers of interrupted writes older than a day. An entry's sidecar is touched whenever it is used.
  */
 function prune(entry: Entry): void {
-  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  const now = Date.now();
   for (const name of readdirSync(entry.dir)) {
     const file = path.join(entry.dir, name);
     try {
       if (name.endsWith('.tmp')) {
-        if (statSync(file).mtimeMs < dayAgo) rmSync(file, { force: true });
+        if (statSync(file).mtimeMs < now - 24 * 3600 * 1000) rmSync(file, { force: true });
         continue;
       }
       if (!name.endsWith('.onnx.json') || file === `${entry.file}.json`) continue;
-      const onnxFile = file.slice(0, -'.json'.length);
-      let stale = name.startsWith(entry.prefix);
-      if (!stale) {
-        const source = JSON.parse(readFileSync(file, 'utf8')) as Entry['source'];
-        const st = statSync(source.path, { throwIfNoEntry: false });
-        stale = !st || st.size !== source.size || st.mtimeMs !== source.mtimeMs;
-      }
+      const source = JSON.parse(readFileSync(file, 'utf8')) as Entry['source'];
+      const st = statSync(source.path, { throwIfNoEntry: false });
+      const stale =
+        !st || st.size !== source.size || st.mtimeMs !== source.mtimeMs || (name.startsWith(entry.prefix) && statSync(file).mtimeMs < now - UNUSED_MS);
       if (stale) {
-        rmSync(onnxFile, { force: true });
+        rmSync(file.slice(0, -'.json'.length), { force: true });
         rmSync(file, { force: true });
       }
     } catch {
@@ -150,6 +151,12 @@ export async function createCachedSession(file: string, options: CachedSessionOp
   if (existsSync(entry.file)) {
     try {
       const session = await ort.InferenceSession.create(entry.file, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
+      try {
+        const now = new Date();
+        utimesSync(`${entry.file}.json`, now, now);
+      } catch {
+        // read-only cache: fine
+      }
       return { session, loadedFrom: entry.file, rewritten: rewrite !== undefined };
     } catch {
       rmSync(entry.file, { force: true }); // unreadable: make it again
