@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
-import { LOGITS_REWRITE } from './graph-patch.js';
+import { LOGITS_REWRITE, NEW_KV_PREFIX } from './graph-patch.js';
 import {
   createSession,
   floatTensor,
@@ -15,11 +15,18 @@ import {
   type RuntimeOptions,
 } from './runtime.js';
 
+type KvArray = Float32Array | Uint16Array;
+
 /**
  * The decoder's key/value cache: one tensor per `past_key_values.{i}.{key|value}` input, all with the
- * sequence length `length`. Tensors go from one step's outputs to the next step's inputs as they are.
+ * sequence length `length`. With a decoder that returns only each step's new rows, the tensors are views
+ * of `buffers` (room for `capacity` positions per head) that the decoder appends to; otherwise the
+ * presents go from one step's outputs to the next step's inputs as they are.
  */
 export class KvCache {
+  buffers: Map<string, KvArray> | undefined;
+  capacity = 0;
+
   constructor(
     readonly tensors: Map<string, ort.Tensor>,
     public length: number,
@@ -36,6 +43,9 @@ export class Decoder {
   readonly hiddenSize: number;
   readonly #pastNames: string[];
   readonly #presentNames: string[];
+  /** `new_key_values.*` outputs (graph-patch.ts), when every layer has them. */
+  readonly #newNames: string[] | undefined;
+  readonly #fetches: string[] | undefined;
   readonly #hasUseCacheBranch: boolean;
   readonly #hasLogitsToKeep: boolean;
   #ones = new BigInt64Array(0);
@@ -52,6 +62,9 @@ export class Decoder {
     }
     this.#presentNames = this.#pastNames.map((n) => n.replace('past_key_values.', 'present.'));
     requireIO(session, file, [], this.#presentNames);
+    const newNames = this.#pastNames.map((n) => n.replace('past_key_values.', NEW_KV_PREFIX));
+    this.#newNames = newNames.every((n) => session.outputNames.includes(n)) ? newNames : undefined;
+    this.#fetches = this.#newNames ? ['logits', ...this.#newNames] : undefined;
     const kvMeta = inputMetadata(session, this.#pastNames[0]!);
     const shape = kvMeta?.shape ?? [];
     const kvHeads = shape[1];
@@ -105,15 +118,63 @@ export class Decoder {
     // Two rows, not one: MatMulNBits (q4) takes another kernel for a single row, whose sums differ in the
     // last bits from the full prompt's; with two rows the last row is bit-identical to the original graph's.
     if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', new BigInt64Array([allLogits ? 0n : BigInt(Math.min(2, seqLen))]), []);
+    if (this.#fetches) {
+      // Only the new rows come back (not a copy of the whole cache per step); append them here.
+      const outputs = await this.session.run(feeds, this.#fetches);
+      this.#append(cache, outputs, seqLen);
+      return this.#lastLogits(outputs.logits!, allLogits);
+    }
     const outputs = await this.session.run(feeds);
     for (let i = 0; i < this.#pastNames.length; i++) cache.tensors.set(this.#pastNames[i]!, outputs[this.#presentNames[i]!]!);
     cache.length = total;
-    const logits = outputs.logits!;
+    return this.#lastLogits(outputs.logits!, allLogits);
+  }
+
+  #lastLogits(logits: ort.Tensor, allLogits: boolean): Float32Array {
     const vocab = logits.dims.at(-1)!;
     const rows = logits.dims.at(-2)!;
     const values = tensorToFloat32(logits);
     if (allLogits) return values;
     return values.slice((rows - 1) * vocab, rows * vocab);
+  }
+
+  /**
+   * Appends `seqLen` new rows per layer (`new_key_values.*`, `[1, heads, seqLen, headDim]`) to the cache's
+   * buffers, growing them (by a quarter, at least 128 positions) when full. The layout is the decoder's
+   * `[1, heads, length, headDim]`, so the later heads move up by `seqLen` rows: a memmove of the cache
+   * in place, cheaper than the fresh copy of every present that onnxruntime-node would return.
+   */
+  #append(cache: KvCache, outputs: ort.InferenceSession.ReturnType, seqLen: number): void {
+    const heads = this.kvHeads;
+    const d = this.headDim;
+    const past = cache.length;
+    const total = past + seqLen;
+    if (!cache.buffers || cache.capacity < total) {
+      const capacity = total + Math.max(128, total >> 2);
+      const buffers = new Map<string, KvArray>();
+      for (const name of this.#pastNames) {
+        const buffer = this.kvType === 'float32' ? new Float32Array(heads * capacity * d) : new Uint16Array(heads * capacity * d);
+        // Old rows at the new stride (room for the new rows after each head's block).
+        const old = cache.tensors.get(name)!.data as KvArray;
+        for (let h = 0; h < heads; h++) buffer.set(old.subarray(h * past * d, (h + 1) * past * d), h * total * d);
+        buffers.set(name, buffer);
+      }
+      cache.buffers = buffers;
+      cache.capacity = capacity;
+    } else {
+      for (const buffer of cache.buffers.values()) {
+        for (let h = heads - 1; h >= 1; h--) buffer.copyWithin(h * total * d, h * past * d, (h + 1) * past * d);
+      }
+    }
+    for (let i = 0; i < this.#pastNames.length; i++) {
+      const name = this.#pastNames[i]!;
+      const buffer = cache.buffers.get(name)!;
+      const rows = outputs[this.#newNames![i]!]!.data as KvArray;
+      if (rows.length !== heads * seqLen * d) throw new SmolVLMError('MODEL_INVALID', `${path.basename(this.file)}: ${this.#newNames![i]} has ${rows.length} values, expected ${heads * seqLen * d}`);
+      for (let h = 0; h < heads; h++) buffer.set(rows.subarray(h * seqLen * d, (h + 1) * seqLen * d), h * total * d + past * d);
+      cache.tensors.set(name, new ort.Tensor(this.kvType, buffer.subarray(0, heads * total * d) as Float32Array, [1, heads, total, d]));
+    }
+    cache.length = total;
   }
 
   /** A cache cut back to its first `length` positions (copies; used to rewind a conversation). */

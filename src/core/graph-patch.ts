@@ -1,5 +1,6 @@
 /**
- * Decoder graph rewrite: logits for the last position(s) only.
+ * Decoder graph rewrite: logits for the last position(s) only, and each step's new key/value rows as
+ * outputs of their own.
  *
  * The official decoders return logits for every position (876 x 49280 floats, 173 MB, for one 13-tile
  * image on 256M) and spend a vocabulary-wide matmul on each prompt row although generation reads only
@@ -8,14 +9,20 @@
  * matmul. For int8 files the slice goes after DynamicQuantizeLinear, so the activation scale is still
  * computed over all rows and the kept logits are bit-identical to the original graph's.
  *
+ * onnxruntime-node copies every fetched output into a fresh JS array, and the presents are the whole
+ * cache (43 MB per step at 940 positions on 256M). The rewrite also outputs `new_key_values.*`, the
+ * rows each present appends to its past, so the caller can fetch those instead and keep the cache
+ * itself (decoder.ts).
+ *
  * The rewritten copy goes to the model cache (model-cache.ts), never beside or over the original;
  * weights are streamed, not held in memory.
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import type onnxProto from 'onnx-proto';
 import { GRAPH, lengthPrefix, MODEL, onnx, readModelOutline, type Field, type ModelOutline, type NodeProto } from './onnx-file.js';
 
 /** Bump when the rewrite changes: cached copies of another version are not used. */
-export const LOGITS_PATCH_VERSION = 1;
+export const LOGITS_PATCH_VERSION = 2;
 export const LOGITS_TO_KEEP = 'num_logits_to_keep';
 
 /** The rewrite for the model cache (model-cache.ts). */
@@ -48,6 +55,41 @@ interface SlicePlan {
   nodes: NodeProto[];
   /** Tensors between the lm_head matmul and `logits` whose shape annotations no longer hold. */
   reshaped: Set<string>;
+  /** Added graph outputs (`new_key_values.*`). */
+  outputs: onnxProto.onnx.ValueInfoProto[];
+}
+
+/** Prefix of the added outputs holding a step's new key/value rows: `new_key_values.{i}.{key|value}`. */
+export const NEW_KV_PREFIX = 'new_key_values.';
+
+/**
+ * For each `present.{i}.{key|value}` made by `Concat(past_key_values.{i}.{...}, new, axis=-2)`, an
+ * Identity of `new` as output `new_key_values.{i}.{...}`: a caller that fetches these instead of the
+ * presents gets the step's new rows only (a few KB) rather than a copy of the whole cache, and appends
+ * them to its own copy of the cache. Empty when any present is made differently.
+ */
+function planNewRowOutputs(outline: ModelOutline, producer: Map<string, { node: NodeProto; index: number }>): { nodes: NodeProto[]; outputs: onnxProto.onnx.ValueInfoProto[] } {
+  const nodes: NodeProto[] = [];
+  const outputs: onnxProto.onnx.ValueInfoProto[] = [];
+  const presents = outline.outputs.filter((o) => o.name.startsWith('present.'));
+  if (presents.length === 0) return { nodes, outputs };
+  for (const present of presents) {
+    let concat = producer.get(present.name)?.node;
+    while (concat?.opType === 'Identity') concat = producer.get(concat.input[0]!)?.node;
+    const past = present.name.replace('present.', 'past_key_values.');
+    const axis = Number(concat?.attribute.find((a) => a.name === 'axis')?.i ?? NaN);
+    if (!concat || concat.opType !== 'Concat' || concat.input.length !== 2 || concat.input[0] !== past || (axis !== 2 && axis !== -2)) {
+      return { nodes: [], outputs: [] };
+    }
+    const name = present.name.replace('present.', NEW_KV_PREFIX);
+    nodes.push(onnx.NodeProto.create({ name: `smolvlm_new_rows/${name}`, opType: 'Identity', input: [concat.input[1]!], output: [name] }));
+    const info = onnx.ValueInfoProto.decode(onnx.ValueInfoProto.encode(present).finish());
+    info.name = name;
+    const dims = info.type?.tensorType?.shape?.dim;
+    if (dims && dims.length === 4) dims[2] = onnx.TensorShapeProto.Dimension.create({ dimParam: 'sequence_length' });
+    outputs.push(info);
+  }
+  return { nodes, outputs };
 }
 
 const MATMULS = new Set(['MatMul', 'MatMulInteger', 'MatMulNBits', 'Gemm', 'FusedMatMul', 'MatMulIntegerToFloat']);
@@ -154,7 +196,8 @@ export function planLogitsSlice(outline: ModelOutline): SlicePlan | string {
     else out.push(node);
   }
   for (const name of matmul.output) reshaped.add(name);
-  return { nodes: out, reshaped };
+  const newRows = planNewRowOutputs(outline, producer);
+  return { nodes: [...out, ...newRows.nodes], reshaped, outputs: newRows.outputs };
 }
 
 type Chunk = Buffer | { offset: number; length: number };
@@ -178,6 +221,7 @@ function writeRewritten(outline: ModelOutline, plan: SlicePlan, target: string):
     name: LOGITS_TO_KEEP,
     type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [] } } },
   });
+  const lastOutput = graphFields.findLastIndex((f) => f.field === GRAPH.output);
   graphFields.forEach((f, index) => {
     if (f.field === GRAPH.node) {
       if (!nodesWritten) for (const node of plan.nodes) graphChunks.push(encoded(GRAPH.node, onnx.NodeProto.encode(node).finish()));
@@ -194,6 +238,7 @@ function writeRewritten(outline: ModelOutline, plan: SlicePlan, target: string):
       if (!plan.reshaped.has(info.name)) graphChunks.push(raw(f));
     } else graphChunks.push(raw(f));
     if (index === lastInput) graphChunks.push(encoded(GRAPH.input, onnx.ValueInfoProto.encode(newInput).finish()));
+    if (index === lastOutput) for (const output of plan.outputs) graphChunks.push(encoded(GRAPH.output, onnx.ValueInfoProto.encode(output).finish()));
   });
   const graphLength = graphChunks.reduce((n, c) => n + chunkLength(c), 0);
 
