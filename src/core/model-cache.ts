@@ -23,6 +23,9 @@ export function defaultModelCacheDir(env: NodeJS.ProcessEnv = process.env): stri
   return path.join(base, 'smolvlm', 'optimized');
 }
 
+/** Bump when what an entry holds changes (2: weights and prepacked weights in a data file). */
+const CACHE_FORMAT = 'format-2';
+
 let cpuTagValue: string | undefined;
 /** The CPU model and feature flags (the saved graph may depend on the vector width). */
 function cpuTag(): string {
@@ -74,7 +77,7 @@ function entryFor(source: string, dir: string, rewriteTag: string): Entry {
   const st = statSync(real);
   const sourceId = createHash('sha256').update(real).digest('hex').slice(0, 16);
   const key = createHash('sha256')
-    .update([real, st.size, st.mtimeMs, st.ino, rewriteTag, ort.env.versions.node ?? '', cpuTag()].join('\0'))
+    .update([CACHE_FORMAT, real, st.size, st.mtimeMs, st.ino, rewriteTag, ort.env.versions.node ?? '', cpuTag()].join('\0'))
     .digest('hex')
     .slice(0, 24);
   const base = path.basename(source, '.onnx').replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -96,24 +99,40 @@ const UNUSED_MS = 14 * 24 * 3600 * 1000;
  */
 function prune(entry: Entry): void {
   const now = Date.now();
-  for (const name of readdirSync(entry.dir)) {
+  const dayAgo = now - 24 * 3600 * 1000;
+  const names = readdirSync(entry.dir);
+  const referenced = new Set<string>();
+  for (const name of names) {
     const file = path.join(entry.dir, name);
     try {
       if (name.endsWith('.tmp')) {
-        if (statSync(file).mtimeMs < now - 24 * 3600 * 1000) rmSync(file, { force: true });
+        if (statSync(file).mtimeMs < dayAgo) rmSync(file, { force: true });
         continue;
       }
-      if (!name.endsWith('.onnx.json') || file === `${entry.file}.json`) continue;
-      const source = JSON.parse(readFileSync(file, 'utf8')) as Entry['source'];
+      if (!name.endsWith('.onnx.json')) continue;
+      const source = JSON.parse(readFileSync(file, 'utf8')) as Entry['source'] & { data?: string };
+      const ownData = source.data && !source.data.includes('/') && !source.data.includes('\\') ? source.data : undefined;
       const st = statSync(source.path, { throwIfNoEntry: false });
       const stale =
-        !st || st.size !== source.size || st.mtimeMs !== source.mtimeMs || (name.startsWith(entry.prefix) && statSync(file).mtimeMs < now - UNUSED_MS);
+        file !== `${entry.file}.json` &&
+        (!st || st.size !== source.size || st.mtimeMs !== source.mtimeMs || (name.startsWith(entry.prefix) && statSync(file).mtimeMs < now - UNUSED_MS));
       if (stale) {
         rmSync(file.slice(0, -'.json'.length), { force: true });
+        if (ownData) rmSync(path.join(entry.dir, ownData), { force: true });
         rmSync(file, { force: true });
-      }
+      } else if (ownData) referenced.add(ownData);
     } catch {
       // another process pruned it first, or it is not ours
+    }
+  }
+  // Data files of entries another writer replaced.
+  for (const name of names) {
+    if (!name.endsWith('.data') || !name.includes('.onnx.') || referenced.has(name)) continue;
+    try {
+      const file = path.join(entry.dir, name);
+      if (statSync(file).mtimeMs < dayAgo) rmSync(file, { force: true });
+    } catch {
+      // gone already
     }
   }
 }
@@ -180,11 +199,29 @@ export async function createCachedSession(file: string, options: CachedSessionOp
     rewrittenFile = undefined;
   }
   const saved = tempName(entry.file);
+  // Weights go to a data file beside the entry, with onnxruntime's prepacked layouts included: loads
+  // then map them instead of copying and repacking. Its name is unique to this writer (it is written
+  // under its final name, which the saved graph refers to).
+  const dataName = `${path.basename(entry.file)}.${process.pid}-${Math.random().toString(36).slice(2, 8)}.data`;
+  let renamed = false;
   try {
     let session: ort.InferenceSession;
     try {
       // Warnings off: onnxruntime warns that a saved graph with layout optimizations is CPU-specific (the key says which CPU).
-      session = await ort.InferenceSession.create(source, { ...sessionOptions, optimizedModelFilePath: saved, logSeverityLevel: 3 });
+      session = await ort.InferenceSession.create(source, {
+        ...sessionOptions,
+        optimizedModelFilePath: saved,
+        logSeverityLevel: 3,
+        extra: {
+          ...sessionOptions.extra,
+          session: {
+            ...(sessionOptions.extra as { session?: Record<string, string> } | undefined)?.session,
+            optimized_model_external_initializers_file_name: dataName,
+            optimized_model_external_initializers_min_size_in_bytes: '1024',
+            save_external_prepacked_constant_initializers: '1',
+          },
+        },
+      });
     } catch (error) {
       if (source === file) throw error;
       // The rewritten graph did not load: use the original.
@@ -193,8 +230,9 @@ export async function createCachedSession(file: string, options: CachedSessionOp
     }
     if (existsSync(saved)) {
       try {
-        writeFileSync(`${entry.file}.json`, `${JSON.stringify(entry.source)}\n`);
+        writeFileSync(`${entry.file}.json`, `${JSON.stringify({ ...entry.source, data: dataName })}\n`);
         renameSync(saved, entry.file);
+        renamed = true;
         prune(entry);
       } catch {
         // another process won the race, or the folder is read-only: fine either way
@@ -203,6 +241,7 @@ export async function createCachedSession(file: string, options: CachedSessionOp
     return { session, loadedFrom: source, rewritten };
   } finally {
     rmSync(saved, { force: true });
+    if (!renamed) rmSync(path.join(cacheDir, dataName), { force: true });
     if (rewrittenFile) rmSync(rewrittenFile, { force: true });
   }
 }
