@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -6,7 +7,7 @@ import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
 import { createCachedSession, type CachedSession, type Rewrite } from './model-cache.js';
 
 export interface RuntimeOptions {
-  /** Intra-op threads per session; default: the number of CPU cores ONNX Runtime would use. */
+  /** Intra-op threads per session; default: the physical CPU cores this process may use (defaultThreadCount). */
   threads?: number;
   /**
    * Folder for prepared copies of model files (the decoder rewritten for last-position logits, and the
@@ -18,8 +19,50 @@ export interface RuntimeOptions {
 
 export type FloatType = 'float32' | 'float16';
 
+let threadCount: number | undefined;
+
+/**
+ * Intra-op threads by default: the physical cores this process may use. SMT siblings share one core's
+ * vector units, so onnxruntime's own default is physical cores too; on Linux they are counted from
+ * /proc (CPU affinity and a cgroup CPU quota respected), elsewhere the logical CPUs are used.
+ */
 export function defaultThreadCount(): number {
-  return Math.max(1, os.availableParallelism());
+  threadCount ??= countThreads();
+  return threadCount;
+}
+
+function countThreads(): number {
+  const logical = Math.max(1, os.availableParallelism());
+  if (process.platform !== 'linux') return logical;
+  try {
+    let limit = logical;
+    const quota = /^(\d+)\s+(\d+)/.exec(readFileSync('/sys/fs/cgroup/cpu.max', { encoding: 'utf8', flag: 'r' }));
+    if (quota) limit = Math.min(limit, Math.max(1, Math.floor(Number(quota[1]) / Number(quota[2]))));
+    const allowedList = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    const allowed = allowedList ? cpuList(allowedList) : undefined;
+    const cores = new Set<string>();
+    for (const block of readFileSync('/proc/cpuinfo', 'utf8').split(/\n\s*\n/)) {
+      const processor = /^processor\s*:\s*(\d+)/m.exec(block)?.[1];
+      if (processor === undefined || (allowed && !allowed.has(Number(processor)))) continue;
+      const core = /^core id\s*:\s*(\d+)/m.exec(block)?.[1];
+      const socket = /^physical id\s*:\s*(\d+)/m.exec(block)?.[1] ?? '0';
+      cores.add(core === undefined ? `cpu${processor}` : `${socket}:${core}`);
+    }
+    return Math.max(1, Math.min(limit, cores.size > 0 ? cores.size : logical));
+  } catch {
+    return logical;
+  }
+}
+
+/** `0-3,8,10-11` as a set of numbers. */
+function cpuList(list: string): Set<number> {
+  const set = new Set<number>();
+  for (const part of list.split(',')) {
+    const [from, to] = part.split('-').map(Number);
+    if (from === undefined || Number.isNaN(from)) continue;
+    for (let i = from; i <= (to ?? from); i++) set.add(i);
+  }
+  return set;
 }
 
 /**
