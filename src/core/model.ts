@@ -122,6 +122,8 @@ export interface TokenizedPrompt {
 }
 
 const FEATURE_CACHE_ENTRIES = 16;
+/** Prepared images kept for a follow-up turn about the same image (up to ~54 MB each on 256M). */
+const PREPARED_CACHE_ENTRIES = 2;
 
 /** A loaded SmolVLM: tokenizer, chat template, image processor and the three ONNX sessions. */
 export class SmolVLM {
@@ -130,6 +132,8 @@ export class SmolVLM {
   readonly spec: ModelSpec;
   readonly processorOptions: ImageProcessorOptions;
   readonly #features = new Map<string, Float32Array>();
+  /** The last prepared images (pixel values included), by bytes, tiling options and pixel limit. */
+  readonly #prepared = new Map<string, PreparedImage>();
   #visionTilesPerCall = DEFAULT_VISION_TILES_PER_CALL;
 
   private constructor(
@@ -176,12 +180,21 @@ export class SmolVLM {
   async prepareImage(input: ImageInput, options: ImageOptions = {}, source: ImageSourceOptions = {}): Promise<PreparedImage> {
     if (isPreparedImage(input)) return input;
     const { bytes, label } = await readImageSource(input as string | Uint8Array, source);
-    const raw = await decodeImage(bytes, { label, maxPixels: options.maxPixels });
     const processorOptions = this.#processorOptions(options);
-    const processed = preprocessImage(raw, processorOptions);
     const hash = createHash('sha256').update(bytes).digest('hex');
+    const key = `${hash}:${processorOptions.longestEdge}:${processorOptions.doImageSplitting ? 'split' : 'whole'}`;
+    // The same image again (a follow-up turn names it again): skip decoding and resizing.
+    const cacheKey = `${key}:${options.maxPixels ?? ''}`;
+    const cached = this.#prepared.get(cacheKey);
+    if (cached) {
+      this.#prepared.delete(cacheKey);
+      this.#prepared.set(cacheKey, cached);
+      return { ...cached, label };
+    }
+    const raw = await decodeImage(bytes, { label, maxPixels: options.maxPixels });
+    const processed = preprocessImage(raw, processorOptions);
     const grid = { rows: processed.rows, cols: processed.cols };
-    return {
+    const prepared: PreparedImage = {
       prepared: true,
       label,
       rows: processed.rows,
@@ -190,9 +203,12 @@ export class SmolVLM {
       tileSize: processed.tileSize,
       pixelValues: processed.pixelValues,
       sizes: processed.sizes,
-      key: `${hash}:${processorOptions.longestEdge}:${processorOptions.doImageSplitting ? 'split' : 'whole'}`,
+      key,
       tokens: this.tokenizer.encode(imagePromptString(grid, this.spec.imageSeqLen)).length,
     };
+    this.#prepared.set(cacheKey, prepared);
+    while (this.#prepared.size > PREPARED_CACHE_ENTRIES) this.#prepared.delete(this.#prepared.keys().next().value!);
+    return prepared;
   }
 
   /** Renders, expands and tokenizes a conversation (images must already be prepared, in order). */
