@@ -2,21 +2,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/core/sampling.js';
 
 /** RGB pixels: a sky-to-ground gradient, a few soft blobs, and per-pixel noise. */
 export function photoPixels(width: number, height: number, seed: number): Buffer {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const blobs = Array.from({ length: 6 }, () => ({
     x: random() * width,
     y: random() * height,
