@@ -3,7 +3,7 @@
  * error naming the flag), and its translation into the core's LoadOptions and GenerateRequest parts.
  */
 import { InvalidArgumentError, Option, type Command, type CommandUnknownOpts, type OptionValues } from '@commander-js/extra-typings';
-import { isSmolVLMError, parseDtypeSpec, type ChatMessage, type DtypeSpec, type GenerateRequest, type LoadOptions } from '../index.js';
+import { isSmolVLMError, parseDtypeSpec, type ChatMessage, type DtypeSpec, type GenerateRequest, type LoadOptions, type SamplingOptions } from '../index.js';
 
 import { DEFAULT_MODEL } from '../core/hub/index.js';
 
@@ -166,19 +166,18 @@ export function loadOptions(options: CommonOptions): LoadOptions {
   };
 }
 
+/** The sampling flags as the core takes them (undefined means the default). */
+export function samplingOptions(options: CommonOptions): SamplingOptions {
+  const { temperature, topK, topP, minP, repetitionPenalty, seed } = options;
+  return { temperature, topK, topP, minP, repetitionPenalty, seed };
+}
+
 /** The request parts every command shares (messages, signal and stdin are the command's). */
 export function requestOptions(options: CommonOptions, defaults: { split?: boolean } = {}): Omit<GenerateRequest, 'messages'> {
   const split = options.split ?? defaults.split;
   return {
     maxNewTokens: options.maxTokens,
-    sampling: {
-      temperature: options.temperature,
-      topK: options.topK,
-      topP: options.topP,
-      minP: options.minP,
-      repetitionPenalty: options.repetitionPenalty,
-      seed: options.seed,
-    },
+    sampling: samplingOptions(options),
     stop: options.stop,
     image: { doImageSplitting: split, longestEdge: options.imageSize },
   };

@@ -3,7 +3,7 @@ import { STDIN_SOURCE } from '../../core/image/source.js';
 import { Conversation } from '../../index.js';
 import { CliContext, processIO } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INTERRUPTED, UsageError } from '../errors.js';
-import { withCommonOptions, type CommonOptions } from '../options.js';
+import { samplingOptions, withCommonOptions, type CommonOptions } from '../options.js';
 import { History, historyFile } from '../repl/history.js';
 import { runPiped, runTerminal } from '../repl/loop.js';
 import { ChatSession, describeImage } from '../repl/session.js';
@@ -60,12 +60,7 @@ async function runChat(images: string[], options: CommonOptions): Promise<void> 
       // An undefined setting means the default, so the options pass through as they are.
       settings: {
         maxTokens: options.maxTokens,
-        temperature: options.temperature,
-        topK: options.topK,
-        topP: options.topP,
-        minP: options.minP,
-        repetitionPenalty: options.repetitionPenalty,
-        seed: options.seed,
+        ...samplingOptions(options),
         stop: options.stop,
         split: options.split,
         imageSize: options.imageSize,
