@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
 import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
