@@ -5,7 +5,7 @@
  * once when attached; the model's features cache keeps their vision features.
  */
 import path from 'node:path';
-import { SmolVLMError } from './errors.js';
+import { SmolVLMError, throwIfCancelled } from './errors.js';
 import type { FinishReason } from './generate.js';
 import { resolveLocalPath } from './image/references.js';
 import { readImageSource, STDIN_SOURCE, type ImageSourceOptions } from './image/source.js';
@@ -648,7 +648,7 @@ export class Conversation {
     const key = this.#optionsKey();
     for (const entry of [...messages.flatMap((m) => m.images), ...this.#pending]) {
       if (entry.optionsKey === key) continue;
-      if (signal?.aborted) throw new SmolVLMError('ABORTED', 'generation was cancelled');
+      throwIfCancelled(signal, 'generation');
       const fresh = await this.#entry(entry.bytes, entry);
       entry.prepared = fresh.prepared;
       entry.optionsKey = key;

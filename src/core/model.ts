@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Decoder } from './decoder.js';
 import { TokenEmbedder, VisionEncoder } from './encoders.js';
-import { SmolVLMError } from './errors.js';
+import { SmolVLMError, throwIfCancelled } from './errors.js';
 import { decodeLoop, type FinishReason } from './generate.js';
 import { decodeImage, imageProcessorOptionsFromConfig, preprocessImage, type ImageProcessorOptions } from './image/index.js';
 import { readImageSource, type ImageSourceOptions } from './image/source.js';
@@ -262,7 +262,7 @@ export class SmolVLM {
     const started = performance.now();
     const images: PreparedImage[] = [];
     for (const input of messageImages(request.messages)) {
-      throwIfAborted(request.signal);
+      throwIfCancelled(request.signal, 'generation');
       images.push(await this.prepareImage(input, request.image, { ...request.imageSource, signal: request.signal }));
     }
     const imageMs = performance.now() - started;
@@ -281,7 +281,7 @@ export class SmolVLM {
       );
     }
     const maxNewTokens = Math.min(request.maxNewTokens ?? 1024, context - ids.length);
-    throwIfAborted(request.signal);
+    throwIfCancelled(request.signal, 'generation');
 
     const cache = request.cache;
     let reused = cache ? Math.min(cache.reusablePrefix(ids, imageSpans), ids.length - 1) : 0;
@@ -294,7 +294,7 @@ export class SmolVLM {
     const encodeStarted = performance.now();
     await this.#mergeImageFeatures(embeds, ids, imageSpans.filter((s) => s.start >= reused), images, imageSpans, reused);
     const encodeMs = performance.now() - encodeStarted;
-    throwIfAborted(request.signal);
+    throwIfCancelled(request.signal, 'generation');
 
     const prefillStarted = performance.now();
     const firstLogits = await this.decoder.forward(embeds, newIds.length, kv);
@@ -464,6 +464,3 @@ function concatFloat32(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new SmolVLMError('ABORTED', 'generation was cancelled');
-}
