@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import { Decoder } from './decoder.js';
 import { TokenEmbedder, VisionEncoder } from './encoders.js';
 import { SmolVLMError, throwIfCancelled } from './errors.js';
-import { decodeLoop, type FinishReason } from './generate.js';
+import { decodeLoop, type FinishReason } from './generation/generate.js';
 import { decodeImage, imageProcessorOptionsFromConfig, preprocessImage, type ImageProcessorOptions } from './image/index.js';
 import { readImageSource, type ImageSourceOptions } from './image/source.js';
 import { readModelSpec, type ModelSpec } from './model-config.js';
 import { availableDtypes, DEFAULT_DTYPE_PREFERENCE, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
-import { PromptCache, type ImageSpan } from './prompt-cache.js';
+import { PromptCache, type ImageSpan } from './generation/prompt-cache.js';
 import { ChatTemplate, expandImagePlaceholders, imagePromptString, messageImages, type ChatMessage, type ImageInput } from './prompt.js';
 import type { RuntimeOptions } from './runtime.js';
-import type { SamplingOptions } from './sampling.js';
-import { TextStream } from './stream.js';
+import type { SamplingOptions } from './generation/sampling.js';
+import { TextStream } from './generation/stream.js';
 import { TextTokenizer } from './tokenizer.js';
 
 

@@ -1,7 +1,7 @@
-import type { Decoder, KvCache } from './decoder.js';
-import type { TokenEmbedder } from './encoders.js';
+import type { Decoder, KvCache } from '../decoder.js';
+import type { TokenEmbedder } from '../encoders.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
-import { StreamingDecoder, type TextTokenizer } from './tokenizer.js';
+import { StreamingDecoder, type TextTokenizer } from '../tokenizer.js';
 
 export type FinishReason = 'eos' | 'length' | 'stop' | 'context' | 'aborted';
 

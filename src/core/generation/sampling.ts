@@ -1,4 +1,4 @@
-import { SmolVLMError } from './errors.js';
+import { SmolVLMError } from '../errors.js';
 
 export interface SamplingOptions {
   /** 0 (default) = greedy. */

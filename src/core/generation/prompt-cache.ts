@@ -1,4 +1,4 @@
-import type { KvCache } from './decoder.js';
+import type { KvCache } from '../decoder.js';
 
 /** Where one image's features sit in a token sequence, and which image it was. */
 export interface ImageSpan {
