@@ -26,7 +26,7 @@ export type {
 } from './core/model.js';
 export type { ChatMessage, ContentPart, ImageInput, Role } from './core/prompt.js';
 export type { SamplingOptions } from './core/generation/sampling.js';
-export type { FinishReason } from './core/generation/generate.js';
+export type { FinishReason } from './core/generation/types.js';
 export { PromptCache } from './core/generation/prompt-cache.js';
 export { TextStream } from './core/generation/stream.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { SmolVLMError, throwIfCancelled } from './errors.js';
-import type { FinishReason } from './generation/generate.js';
+import type { FinishReason } from './generation/types.js';
 import { resolveLocalPath } from './image/references.js';
 import { readImageSource, STDIN_SOURCE, type ImageSourceOptions } from './image/source.js';
 import type { GenerationResult, ImageOptions, PreparedImage, SmolVLM } from './model.js';
