@@ -8,12 +8,13 @@ import { SmolVLMError } from './errors.js';
 import { DEFAULT_VISION_TILES_PER_CALL, ImageFeatures } from './generation/features.js';
 import { ImagePreparer, preparedFromPixels, type ImageOptions, type PreparedImage } from './generation/images.js';
 import { findImageSpans } from './generation/prompt-cache.js';
+import { checkGenerateRequest, checkIdsRequest } from './generation/request.js';
 import { GenerateResponseState, type GenerationModel } from './generation/state.js';
 import { TextStream } from './generation/stream.js';
 import type { DecodeOptions, GenerateRequest, GenerationResult, TokenizedPrompt } from './generation/types.js';
 import { imageProcessorOptionsFromConfig, type ImageProcessorOptions } from './image/index.js';
 import type { ImageSourceOptions } from './image/source.js';
-import type { LoadOptions } from './load-options.js';
+import { checkLoadArguments, type LoadOptions } from './load-options.js';
 import { readModelSpec, type ModelSpec } from './model-config.js';
 import { availableDtypes, DEFAULT_DTYPE_PREFERENCE, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
 import { ChatTemplate, expandImagePlaceholders, type ChatMessage, type ImageInput } from './prompt.js';
@@ -63,8 +64,9 @@ export class SmolVLM {
     };
   }
 
-  /** Loads a model directory in the official layout. */
+  /** Loads a model directory in the official layout. Bad arguments are USAGE errors. */
   static async load(dir: string, options: LoadOptions = {}): Promise<SmolVLM> {
+    checkLoadArguments(dir, options);
     const started = performance.now();
     const runtime = options;
     const directory = readModelDirectory(dir, options.dtype ?? defaultDtypes(dir));
@@ -73,9 +75,7 @@ export class SmolVLM {
       TokenEmbedder.load(directory.onnxPaths.embed_tokens, runtime),
       Decoder.load(directory.onnxPaths.decoder_model_merged, runtime),
     ]);
-    const perCall = options.visionTilesPerCall ?? DEFAULT_VISION_TILES_PER_CALL;
-    if (!Number.isInteger(perCall) || perCall < 0) throw new SmolVLMError('USAGE', `visionTilesPerCall must be an integer >= 0, got ${perCall}`);
-    return new SmolVLM(directory, vision, embedder, decoder, performance.now() - started, perCall);
+    return new SmolVLM(directory, vision, embedder, decoder, performance.now() - started, options.visionTilesPerCall ?? DEFAULT_VISION_TILES_PER_CALL);
   }
 
   get dtypes(): SessionDtypes {
@@ -101,9 +101,10 @@ export class SmolVLM {
 
   /**
    * Streams an answer to a conversation. Iterate the stream for text pieces; `result` has usage and
-   * timings.
+   * timings. A malformed request throws a USAGE SmolVLMError at once.
    */
   generate(request: GenerateRequest): TextStream<GenerationResult> {
+    checkGenerateRequest(request);
     return new TextStream(async (emit) => {
       const state = new GenerateResponseState(this.#model, request, emit);
       await state.prepareImages(request.messages, request.image, request.imageSource);
@@ -117,6 +118,7 @@ export class SmolVLM {
    * conformance checks and callers that build prompts themselves.
    */
   generateFromIds(ids: readonly number[], pixelValues: Float32Array | undefined, tileCount: number, options: DecodeOptions = {}): TextStream<GenerationResult> {
+    checkIdsRequest(ids, pixelValues, tileCount, options);
     return new TextStream(async (emit) => {
       const state = new GenerateResponseState(this.#model, options, emit);
       const images = pixelValues && tileCount > 0 ? [preparedFromPixels(pixelValues, tileCount)] : [];
