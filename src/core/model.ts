@@ -18,6 +18,7 @@ import { checkLoadArguments, type LoadOptions } from './load-options.js';
 import { readModelSpec, type ModelSpec } from './model-config.js';
 import { availableDtypes, DEFAULT_DTYPE_PREFERENCE, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
 import { ChatTemplate, expandImagePlaceholders, type ChatMessage, type ImageInput } from './prompt.js';
+import { intraOpThreads } from './runtime.js';
 import { TextTokenizer } from './tokenizer.js';
 
 export { DEFAULT_VISION_TILES_PER_CALL } from './generation/features.js';
@@ -68,7 +69,7 @@ export class SmolVLM {
   static async load(dir: string, options: LoadOptions = {}): Promise<SmolVLM> {
     checkLoadArguments(dir, options);
     const started = performance.now();
-    const runtime = options;
+    const runtime = { ...options, threads: intraOpThreads(options.threads, options.onWarning) };
     const directory = readModelDirectory(dir, options.dtype ?? defaultDtypes(dir));
     const [vision, embedder, decoder] = await Promise.all([
       VisionEncoder.load(directory.onnxPaths.vision_encoder, runtime),

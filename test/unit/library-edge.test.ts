@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
+import { intraOpThreads } from '../../src/core/runtime.js';
 import { SmolVLM, SmolVLMError, type GenerateRequest } from '../../src/index.js';
 
 let modelDir: string;
@@ -41,6 +42,30 @@ describe('SmolVLM.load', () => {
     await assert.rejects(SmolVLM.load(modelDir, untyped(null)), usage(/options must be an object/));
     await assert.rejects(SmolVLM.load(modelDir, { threads: 0 }), usage(/^threads must be an integer >= 1/));
     await assert.rejects(SmolVLM.load(modelDir, { visionTilesPerCall: -1 }), usage(/^visionTilesPerCall must be an integer >= 0/));
+  });
+
+  test('more threads than CPUs: capped, with one warning', async () => {
+    const warnings: string[] = [];
+    const loaded = await SmolVLM.load(modelDir, { dtype: 'fp32', threads: 100_000, onWarning: (m) => warnings.push(m) });
+    assert.ok(loaded.contextLength > 0);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /100000 threads .* logical CPU/);
+  });
+});
+
+describe('intraOpThreads', () => {
+  test('caps at the logical CPUs and warns once', () => {
+    const warnings: string[] = [];
+    assert.equal(intraOpThreads(1000, (m) => warnings.push(m), 8), 8);
+    assert.deepEqual(warnings, ['1000 threads asked for, but this machine has 8 logical CPUs; using 8']);
+  });
+
+  test('keeps a count within the CPUs, and picks a default when none is asked for', () => {
+    const warn = () => assert.fail('no warning expected');
+    assert.equal(intraOpThreads(8, warn, 8), 8);
+    assert.equal(intraOpThreads(1, warn, 8), 1);
+    const chosen = intraOpThreads(undefined, warn, 8);
+    assert.ok(Number.isInteger(chosen) && chosen >= 1);
   });
 });
 
