@@ -27,6 +27,8 @@ export type {
 export type { ChatMessage, ContentPart, ImageInput, Role } from './core/prompt.js';
 export type { SamplingOptions } from './core/generation/sampling.js';
 export type { FinishReason } from './core/generation/types.js';
+/** The decoding options of SmolVLM.generateFromIds: a GenerateRequest without messages and images. */
+export type { DecodeOptions } from './core/generation/types.js';
 export { PromptCache } from './core/generation/prompt-cache.js';
 export { TextStream } from './core/generation/stream.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';

@@ -8,7 +8,7 @@ import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
 import { createCachedSession, type CachedSession, type Rewrite } from './model-cache.js';
 
 export interface RuntimeOptions {
-  /** Intra-op threads per session; default: the physical CPU cores this process may use (defaultThreadCount). */
+  /** Intra-op threads per session; default: the physical CPU cores this process may use (defaultThreadCount); at most the logical CPUs. */
   threads?: number;
   /**
    * Folder for prepared copies of model files (the decoder rewritten for last-position logits, and the
