@@ -25,10 +25,12 @@ export type {
   TokenizedPrompt,
 } from './core/model.js';
 export type { ChatMessage, ContentPart, ImageInput, Role } from './core/prompt.js';
-export type { SamplingOptions } from './core/sampling.js';
-export type { FinishReason } from './core/generate.js';
-export { PromptCache } from './core/prompt-cache.js';
-export { TextStream } from './core/stream.js';
+export type { SamplingOptions } from './core/generation/sampling.js';
+export type { FinishReason } from './core/generation/types.js';
+/** The decoding options of SmolVLM.generateFromIds: a GenerateRequest without messages and images. */
+export type { DecodeOptions } from './core/generation/types.js';
+export { PromptCache } from './core/generation/prompt-cache.js';
+export { TextStream } from './core/generation/stream.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';
 export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-dir.js';
 export {

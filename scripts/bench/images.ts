@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { seededRandom } from '../../src/core/sampling.js';
+import { seededRandom } from '../../src/core/generation/sampling.js';
 
 /** RGB pixels: a sky-to-ground gradient, a few soft blobs, and per-pixel noise. */
 export function photoPixels(width: number, height: number, seed: number): Buffer {

@@ -123,7 +123,7 @@ export class CliContext {
       onProgress: this.downloadProgress().onProgress,
     });
     renderer.spin(`Loading ${resolved.name}`);
-    const model = await SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes });
+    const model = await SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) });
     renderer.stopSpinner();
     return { model, name: resolved.name };
   }

@@ -5,15 +5,15 @@
  * once when attached; the model's features cache keeps their vision features.
  */
 import path from 'node:path';
-import { SmolVLMError } from './errors.js';
-import type { FinishReason } from './generate.js';
+import { SmolVLMError, throwIfCancelled } from './errors.js';
+import type { FinishReason } from './generation/types.js';
 import { resolveLocalPath } from './image/references.js';
 import { readImageSource, STDIN_SOURCE, type ImageSourceOptions } from './image/source.js';
 import type { GenerationResult, ImageOptions, PreparedImage, SmolVLM } from './model.js';
-import { PromptCache } from './prompt-cache.js';
+import { PromptCache } from './generation/prompt-cache.js';
 import type { ChatMessage, ContentPart } from './prompt.js';
-import { validateSampling, type SamplingOptions } from './sampling.js';
-import { TextStream } from './stream.js';
+import { validateSampling, type SamplingOptions } from './generation/sampling.js';
+import { TextStream } from './generation/stream.js';
 
 export const DEFAULT_CONVERSATION_MAX_TOKENS = 512;
 /** Most tokens a turn keeps free for its answer when checking that it fits (fewer when maxTokens is lower). */
@@ -648,7 +648,7 @@ export class Conversation {
     const key = this.#optionsKey();
     for (const entry of [...messages.flatMap((m) => m.images), ...this.#pending]) {
       if (entry.optionsKey === key) continue;
-      if (signal?.aborted) throw new SmolVLMError('ABORTED', 'generation was cancelled');
+      throwIfCancelled(signal, 'generation');
       const fresh = await this.#entry(entry.bytes, entry);
       entry.prepared = fresh.prepared;
       entry.optionsKey = key;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
 import { LOGITS_REWRITE, NEW_KV_PREFIX } from './graph-patch.js';

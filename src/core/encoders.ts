@@ -1,4 +1,5 @@
 import path from 'node:path';
+import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 import { EmbeddingTable } from './embedding-table.js';
 import { SmolVLMError } from './errors.js';

@@ -31,3 +31,17 @@ export class SmolVLMError extends Error {
 export function isSmolVLMError(error: unknown): error is SmolVLMError {
   return error instanceof SmolVLMError;
 }
+
+/**
+ * The one ABORTED error: "`what` was cancelled" (e.g. "generation was cancelled", "download was
+ * cancelled"), with the signal's reason as its cause. The CLI exits 130 on it.
+ */
+export function cancelledError(what: string, signal?: AbortSignal): SmolVLMError {
+  const reason: unknown = signal?.reason;
+  return new SmolVLMError('ABORTED', `${what} was cancelled`, reason !== undefined ? { cause: reason } : undefined);
+}
+
+/** Throws cancelledError(what) when `signal` has been aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw cancelledError(what, signal);
+}

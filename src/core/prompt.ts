@@ -2,7 +2,9 @@ import { Template } from '@huggingface/jinja';
 import { SmolVLMError } from './errors.js';
 import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-config.js';
 
-export type Role = 'system' | 'user' | 'assistant';
+/** The roles a chat message may have. */
+export const ROLES = ['system', 'user', 'assistant'] as const;
+export type Role = (typeof ROLES)[number];
 
 /** An image in a message: a path, URL, `data:` URI or `-` (stdin), raw encoded bytes, or an already prepared image. */
 export type ImageInput = string | Uint8Array | { readonly prepared: true };
@@ -53,7 +55,7 @@ export class ChatTemplate {
   }
 }
 
-/** The token layout that stands for one image: row-major tiles, then the global image (spec §4.2). */
+/** The token layout that stands for one image: row-major tiles, then the global image. */
 export function imagePromptString(grid: ImageGrid, imageSeqLen: number): string {
   const imageTokens = IMAGE_TOKEN.repeat(imageSeqLen);
   const globalBlock = `${FAKE_IMAGE_TOKEN}${GLOBAL_IMAGE_TOKEN}${imageTokens}${FAKE_IMAGE_TOKEN}`;

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
 import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
 import { createCachedSession, type CachedSession, type Rewrite } from './model-cache.js';
 
 export interface RuntimeOptions {
-  /** Intra-op threads per session; default: the physical CPU cores this process may use (defaultThreadCount). */
+  /** Intra-op threads per session; default: the physical CPU cores this process may use (defaultThreadCount); at most the logical CPUs. */
   threads?: number;
   /**
    * Folder for prepared copies of model files (the decoder rewritten for last-position logits, and the
@@ -15,6 +16,8 @@ export interface RuntimeOptions {
    * `$XDG_CACHE_HOME/smolvlm/optimized` or `~/.cache/smolvlm/optimized`. `false`: load the files as they are.
    */
   cacheDir?: string | false;
+  /** Receives warnings about loading (e.g. more threads asked for than there are CPUs); the CLI prints them. */
+  onWarning?: (message: string) => void;
 }
 
 export type FloatType = 'float32' | 'float16';
@@ -29,6 +32,18 @@ let threadCount: number | undefined;
 export function defaultThreadCount(): number {
   threadCount ??= countThreads();
   return threadCount;
+}
+
+/**
+ * The intra-op threads for a load: `requested`, but never more than the logical CPUs (more only
+ * thrash: 1000 threads took 78 s to load), with a warning when capped; by default defaultThreadCount().
+ */
+export function intraOpThreads(requested: number | undefined, onWarning?: (message: string) => void, logicalCpus = os.availableParallelism()): number {
+  if (requested === undefined) return defaultThreadCount();
+  const cap = Math.max(1, logicalCpus);
+  if (requested <= cap) return requested;
+  onWarning?.(`${requested} threads asked for, but this machine has ${cap} logical CPU${cap === 1 ? '' : 's'}; using ${cap}`);
+  return cap;
 }
 
 function countThreads(): number {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { argmax, Sampler, seededRandom, topCandidates } from '../../src/core/sampling.js';
+import { argmax, Sampler, seededRandom, topCandidates } from '../../src/core/generation/sampling.js';
 
 function randomLogits(n: number, seed: number): Float32Array {
   const random = seededRandom(seed);

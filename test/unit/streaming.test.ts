@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { StopStringFilter } from '../../src/core/generate.js';
-import { TextStream } from '../../src/core/stream.js';
+import { StopStringFilter } from '../../src/core/generation/stop.js';
+import { TextStream } from '../../src/core/generation/stream.js';
 import { StreamingDecoder, TextTokenizer } from '../../src/core/tokenizer.js';
 import { referenceModelDir, skipUnlessShared } from '../helpers/shared.js';
 

@@ -1,4 +1,4 @@
-import { SmolVLMError } from '../errors.js';
+import { cancelledError, SmolVLMError } from '../errors.js';
 import { formatRef } from './refs.js';
 
 export interface RetryOptions {
@@ -37,8 +37,7 @@ export class TransientError extends Error {
 }
 
 export function abortedError(signal: AbortSignal | undefined): SmolVLMError {
-  const reason: unknown = signal?.reason;
-  return new SmolVLMError('ABORTED', 'download cancelled', reason instanceof Error ? { cause: reason } : undefined);
+  return cancelledError('download', signal);
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

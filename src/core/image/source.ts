@@ -7,7 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
-import { SmolVLMError } from '../errors.js';
+import { cancelledError, SmolVLMError } from '../errors.js';
 import { describeNonImage, sniffImageFormat, supportedFormatList, type ImageFormat } from './sniff.js';
 import { resolveLocalPath, isFileUrl } from './references.js';
 
@@ -76,7 +76,7 @@ function tooLarge(label: string, limit: number, size?: number): SmolVLMError {
 }
 
 function aborted(label: string, signal?: AbortSignal): SmolVLMError {
-  return new SmolVLMError('ABORTED', `reading image ${label} was aborted`, { cause: signal?.reason });
+  return cancelledError(`reading image ${label}`, signal);
 }
 
 function checkPositive(name: string, value: number | undefined, fallback: number): number {

@@ -1,4 +1,5 @@
-import type { KvCache } from './decoder.js';
+import type { KvCache } from '../decoder.js';
+import { SmolVLMError } from '../errors.js';
 
 /** Where one image's features sit in a token sequence, and which image it was. */
 export interface ImageSpan {
@@ -43,4 +44,27 @@ export class PromptCache {
     this.imageSpans = [];
     this.kv = undefined;
   }
+}
+
+/** Image-token runs of `ids`, one per image (in order, each `tileCount * imageSeqLen` tokens), checked against the images. */
+export function findImageSpans(
+  ids: readonly number[],
+  images: readonly { readonly key: string; readonly tileCount: number }[],
+  imageTokenId: number,
+  imageSeqLen: number,
+): ImageSpan[] {
+  const positions: number[] = [];
+  for (let i = 0; i < ids.length; i++) if (ids[i] === imageTokenId) positions.push(i);
+  const expected = images.reduce((n, i) => n + i.tileCount * imageSeqLen, 0);
+  if (positions.length !== expected) {
+    throw new SmolVLMError('PROMPT_INVALID', `the prompt has ${positions.length} image tokens but the images need ${expected}`);
+  }
+  const spans: ImageSpan[] = [];
+  let next = 0;
+  for (const image of images) {
+    const count = image.tileCount * imageSeqLen;
+    spans.push({ start: positions[next]!, end: positions[next + count - 1]! + 1, key: image.key });
+    next += count;
+  }
+  return spans;
 }

@@ -1,31 +1,19 @@
-import { SmolVLMError } from './errors.js';
+import { checkSetting, settingSpec, type GenerationSettings } from '../settings.js';
 
-export interface SamplingOptions {
-  /** 0 (default) = greedy. */
-  temperature?: number;
-  /** Keep the k most likely tokens (0 = off). Default 50 when sampling, as in transformers. */
-  topK?: number;
-  /** Nucleus sampling: smallest set with cumulative probability >= topP (1 = off). */
-  topP?: number;
-  /** Drop tokens whose probability is below minP x the top probability (0 = off). */
-  minP?: number;
-  /** transformers' repetition penalty over prompt and generated ids (1 = off). */
-  repetitionPenalty?: number;
-  /** Seed of the sampler's random numbers: the same seed gives the same answer. */
-  seed?: number;
-}
+/**
+ * The settings the sampler uses, rows of the settings table (settings.ts), which holds their
+ * names, ranges and help. A new sampling setting is a row there, its key here and its use below.
+ */
+export const SAMPLING_KEYS = ['temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'seed'] as const;
 
-export function validateSampling(options: SamplingOptions): void {
-  const check = (ok: boolean, message: string) => {
-    if (!ok) throw new SmolVLMError('USAGE', message);
-  };
-  const { temperature, topK, topP, minP, repetitionPenalty, seed } = options;
-  check(temperature === undefined || (Number.isFinite(temperature) && temperature >= 0), 'temperature must be a number >= 0');
-  check(topK === undefined || (Number.isInteger(topK) && topK >= 0), 'top-k must be an integer >= 0');
-  check(topP === undefined || (topP > 0 && topP <= 1), 'top-p must be in (0, 1]');
-  check(minP === undefined || (minP >= 0 && minP < 1), 'min-p must be in [0, 1)');
-  check(repetitionPenalty === undefined || (Number.isFinite(repetitionPenalty) && repetitionPenalty > 0), 'repetition penalty must be a number > 0');
-  check(seed === undefined || Number.isSafeInteger(seed), 'seed must be an integer');
+export type SamplingOptions = Pick<GenerationSettings, (typeof SAMPLING_KEYS)[number]>;
+
+/** Throws a USAGE SmolVLMError, naming `prefix` + the key, when a sampling setting breaks the table's rule. */
+export function validateSampling(options: Readonly<Record<string, unknown>>, prefix = ''): void {
+  for (const key of SAMPLING_KEYS) {
+    const value = options[key];
+    if (value !== undefined) checkSetting(settingSpec(key), value, `${prefix}${key}`);
+  }
 }
 
 /** A small seeded PRNG (mulberry32): deterministic across platforms, floats in [0, 1). */

@@ -1,0 +1,77 @@
+/** The shapes of a generation request and its result (the library's public types). */
+import type { ImageSourceOptions } from '../image/source.js';
+import type { ChatMessage } from '../prompt.js';
+import type { ImageOptions, PreparedImage } from './images.js';
+import type { ImageSpan, PromptCache } from './prompt-cache.js';
+import type { SamplingOptions } from './sampling.js';
+
+/** Why an answer ended: an end-of-sequence token, maxNewTokens, a stop string, the full context, or the caller's AbortSignal. */
+export type FinishReason = 'eos' | 'length' | 'stop' | 'context' | 'aborted';
+
+export interface GenerateRequest {
+  messages: ChatMessage[];
+  /** Default 1024; never more than the context has room for. */
+  maxNewTokens?: number;
+  sampling?: SamplingOptions;
+  /** Stop when the text contains one of these (the stop string is not part of the answer). */
+  stop?: string[];
+  image?: ImageOptions;
+  /** Where image paths, URLs and `-` are read from. */
+  imageSource?: ImageSourceOptions;
+  signal?: AbortSignal;
+  /** Conversation state: a follow-up request that extends the cached prompt prefills only what it adds. */
+  cache?: PromptCache;
+  /** Called with each generated id (after sampling). */
+  onToken?: (id: number) => void;
+}
+
+/** What a request asks of decoding once its prompt is tokenized (GenerateRequest without messages and images). */
+export type DecodeOptions = Omit<GenerateRequest, 'messages' | 'image' | 'imageSource'>;
+
+export interface ImageUsage {
+  label: string;
+  rows: number;
+  cols: number;
+  tiles: number;
+  tokens: number;
+}
+
+export interface Usage {
+  promptTokens: number;
+  /** Prompt tokens that came from the cache and were not prefilled again. */
+  cachedTokens: number;
+  imageTokens: number;
+  images: ImageUsage[];
+  completionTokens: number;
+}
+
+export interface Timings {
+  /** Loading the model (once per model). */
+  loadMs: number;
+  /** Reading, decoding and tiling images. */
+  imageMs: number;
+  /** Vision encoder. */
+  encodeMs: number;
+  prefillMs: number;
+  prefillTokensPerSecond: number;
+  /** From the request to the first generated token. */
+  firstTokenMs: number;
+  decodeMs: number;
+  decodeTokensPerSecond: number;
+  totalMs: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  ids: number[];
+  finishReason: FinishReason;
+  usage: Usage;
+  timings: Timings;
+}
+
+export interface TokenizedPrompt {
+  prompt: string;
+  ids: number[];
+  images: PreparedImage[];
+  imageSpans: ImageSpan[];
+}

@@ -1,0 +1,33 @@
+import type { DtypeSpec } from './model-dir.js';
+import type { RuntimeOptions } from './runtime.js';
+import { describeValue, isRecord, usageError } from './untyped.js';
+
+export interface LoadOptions extends RuntimeOptions {
+  /** One dtype for all sessions or one per session; default: the first present of DEFAULT_DTYPE_PREFERENCE. */
+  dtype?: DtypeSpec;
+  /**
+   * Image tiles per vision encoder call (default DEFAULT_VISION_TILES_PER_CALL): bounds the encoder's
+   * memory. 0 encodes all new images of a request in one call, as the reference implementations do;
+   * int8/uint8 encoders quantize activations per call, so only 0 reproduces their features bit for bit
+   * (fp32, fp16 and q4 give the same features either way). See the README's Performance section.
+   */
+  visionTilesPerCall?: number;
+}
+
+/** Throws a USAGE SmolVLMError unless SmolVLM.load got a directory path and well-formed options (dtype names are checked when the directory is read). */
+export function checkLoadArguments(dir: unknown, options: unknown): void {
+  if (typeof dir !== 'string' || dir === '') usageError(`SmolVLM.load needs the path of a model directory, got ${describeValue(dir)}`);
+  if (!isRecord(options)) usageError(`SmolVLM.load options must be an object, got ${describeValue(options)}`);
+  const { threads, visionTilesPerCall, cacheDir, onWarning, dtype } = options;
+  if (threads !== undefined && !isIntegerFrom(threads, 1)) usageError(`threads must be an integer >= 1, got ${describeValue(threads)}`);
+  if (visionTilesPerCall !== undefined && !isIntegerFrom(visionTilesPerCall, 0)) {
+    usageError(`visionTilesPerCall must be an integer >= 0, got ${describeValue(visionTilesPerCall)}`);
+  }
+  if (cacheDir !== undefined && cacheDir !== false && typeof cacheDir !== 'string') usageError(`cacheDir must be a folder path or false, got ${describeValue(cacheDir)}`);
+  if (onWarning !== undefined && typeof onWarning !== 'function') usageError(`onWarning must be a function, got ${describeValue(onWarning)}`);
+  if (dtype !== undefined && typeof dtype !== 'string' && !isRecord(dtype)) usageError(`dtype must be a dtype name or one per session, got ${describeValue(dtype)}`);
+}
+
+function isIntegerFrom(value: unknown, min: number): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+}
