@@ -5,15 +5,15 @@
  * once when attached; the model's features cache keeps their vision features.
  */
 import path from 'node:path';
-import { SmolVLMError } from './errors.js';
-import type { FinishReason } from './generate.js';
-import { resolveLocalPath } from './image/references.js';
-import { readImageSource, STDIN_SOURCE, type ImageSourceOptions } from './image/source.js';
-import type { GenerationResult, ImageOptions, PreparedImage, SmolVLM } from './model.js';
-import { PromptCache } from './prompt-cache.js';
-import type { ChatMessage, ContentPart } from './prompt.js';
-import { validateSampling, type SamplingOptions } from './sampling.js';
-import { TextStream } from './stream.js';
+import { SmolVLMError } from '../errors.js';
+import type { FinishReason } from '../generate.js';
+import { resolveLocalPath } from '../image/references.js';
+import { readImageSource, STDIN_SOURCE, type ImageSourceOptions } from '../image/source.js';
+import type { GenerationResult, ImageOptions, PreparedImage, SmolVLM } from '../model.js';
+import { PromptCache } from '../prompt-cache.js';
+import type { ChatMessage, ContentPart } from '../prompt.js';
+import { validateSampling, type SamplingOptions } from '../sampling.js';
+import { TextStream } from '../stream.js';
 
 export const DEFAULT_CONVERSATION_MAX_TOKENS = 512;
 /** Most tokens a turn keeps free for its answer when checking that it fits (fewer when maxTokens is lower). */
