@@ -55,4 +55,4 @@ export {
   type TranscriptSettings,
   type TurnOptions,
   type TurnResult,
-} from './core/conversation/conversation.js';
+} from './core/conversation/index.js';

@@ -190,3 +190,14 @@ export function settingsFromSnakeCase(source: Readonly<Record<string, unknown>>,
   }
   return out as GenerationSettings;
 }
+
+/** True when `key` is a library (camelCase) setting name. */
+export function isSettingKey(key: string): key is SettingKey {
+  return BY_KEY.has(key as SettingKey);
+}
+
+/** `repetitionPenalty` -> `repetition_penalty`: the rule the table's `name` column follows. */
+type SnakeCase<S extends string> = S extends `${infer C}${infer Rest}` ? `${C extends Lowercase<C> ? C : `_${Lowercase<C>}`}${SnakeCase<Rest>}` : S;
+
+/** Settings by their snake_case names: transcripts, the server's request fields (see settingsToSnakeCase). */
+export type SnakeCaseSettings = { [K in SettingKey as SnakeCase<K>]?: GenerationSettings[K] };

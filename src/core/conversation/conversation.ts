@@ -2,41 +2,24 @@
  * A multi-turn conversation over a loaded SmolVLM that never recomputes what the decoder already
  * knows: one PromptCache follows the conversation, so a follow-up turn prefills only the tokens it
  * adds, and retry() rewinds the cache to the end of the last user turn. Images are read and tiled
- * once when attached; the model's features cache keeps their vision features.
+ * once when attached (images.ts); the model's features cache keeps their vision features.
  */
-import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
 import type { FinishReason } from '../generate.js';
-import { resolveLocalPath } from '../image/references.js';
-import { readImageSource, STDIN_SOURCE, type ImageSourceOptions } from '../image/source.js';
-import type { GenerationResult, ImageOptions, PreparedImage, SmolVLM } from '../model.js';
+import type { ImageSourceOptions } from '../image/source.js';
+import type { GenerationResult, SmolVLM } from '../model.js';
 import { PromptCache } from '../prompt-cache.js';
 import type { ChatMessage, ContentPart } from '../prompt.js';
-import { validateSampling, type SamplingOptions } from '../sampling.js';
+import type { SamplingOptions } from '../sampling.js';
+import { isSettingKey, validateSettings } from '../settings.js';
 import { TextStream } from '../stream.js';
+import { imageOptions, ImagePreparer, listImages, type ConversationImage, type ImageArgument, type ImageEntry, type ImageListing } from './images.js';
+import { conversationMarkdown, type MarkdownOptions } from './markdown.js';
+import { readTranscript, writeTranscript, type ConversationTranscript, type RestoreOptions, type RestoreReport } from './transcript.js';
+import { DEFAULT_CONVERSATION_MAX_TOKENS, type ConversationMessage, type ConversationSettings, type ConversationSnapshot, type MessageEntry } from './types.js';
 
-export const DEFAULT_CONVERSATION_MAX_TOKENS = 512;
 /** Most tokens a turn keeps free for its answer when checking that it fits (fewer when maxTokens is lower). */
 export const DEFAULT_ANSWER_RESERVE = 256;
-export const TRANSCRIPT_FORMAT = 'smolvlm-chat';
-export const TRANSCRIPT_VERSION = 1;
-
-export interface ConversationSettings {
-  /** 0 (default) = greedy. */
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repetitionPenalty?: number;
-  seed?: number;
-  /** Most tokens per answer (default 512). */
-  maxTokens: number;
-  stop?: string[];
-  /** Split images into tiles (undefined: the model's default). Applies to every image of the conversation. */
-  split?: boolean;
-  /** Longest edge before tiling (undefined: the model's default). Applies to every image of the conversation. */
-  imageSize?: number;
-}
 
 /** What to do when a turn would not fit in the context. */
 export type OverflowPolicy = 'drop-oldest' | 'refuse';
@@ -55,29 +38,6 @@ export interface ConversationOptions {
   /** The model's name as the user knows it, written into transcripts. */
   modelName?: string;
 }
-
-/** An image of the conversation: where it came from and how it was prepared. */
-export interface ConversationImage {
-  /** As given: a path, `file://` or http(s) URL, `data:` URI; `-` for stdin, '' for bytes. */
-  readonly source: string;
-  /** Absolute path when the image is a local file. */
-  readonly path?: string;
-  /** What to call it: the path as given, the URL, 'stdin', 'image bytes'. */
-  readonly label: string;
-  /** Prepared with the conversation's current image settings. */
-  readonly prepared: PreparedImage;
-}
-
-export interface ConversationMessage {
-  readonly role: 'user' | 'assistant';
-  /** Assistant answers are stored trimmed (the template adds the space after "Assistant:"). */
-  readonly text: string;
-  readonly images: readonly ConversationImage[];
-  /** Assistant messages: why the answer ended ('aborted': stopped early, the partial answer kept). */
-  readonly finishReason?: FinishReason;
-}
-
-export type ImageArgument = string | Uint8Array | ConversationImage;
 
 export interface ConversationNotice {
   type: 'dropped';
@@ -111,110 +71,11 @@ export interface TurnResult extends GenerationResult {
   context: ContextUsage;
 }
 
-export interface ImageListing {
-  image: ConversationImage;
-  /** Index into messages; undefined for an image waiting for the next message. */
-  message?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Transcript format (documented in the README, "Chat")
-
-export interface TranscriptImage {
-  source: string;
-  path?: string;
-  label?: string;
-}
-
-export interface TranscriptMessage {
-  role: 'system' | 'user' | 'assistant';
-  text: string;
-  /** Image references; a plain string is read as `{ source }`. */
-  images?: Array<TranscriptImage | string>;
-  finish_reason?: FinishReason;
-}
-
-export interface TranscriptSettings {
-  temperature?: number;
-  top_k?: number;
-  top_p?: number;
-  min_p?: number;
-  repetition_penalty?: number;
-  seed?: number;
-  max_tokens?: number;
-  stop?: string[];
-  split?: boolean;
-  image_size?: number;
-}
-
-export interface ConversationTranscript {
-  format: typeof TRANSCRIPT_FORMAT;
-  version: number;
-  model?: string;
-  saved?: string;
-  settings: TranscriptSettings;
-  messages: TranscriptMessage[];
-}
-
-export interface MissingImage {
-  /** Index of the message in the transcript. */
-  message: number;
-  source: string;
-  reason: string;
-}
-
-export interface RestoreOptions {
-  /** Directory relative image paths are also tried against (the transcript's folder). */
-  baseDir?: string;
-  signal?: AbortSignal;
-}
-
-export interface RestoreReport {
-  messages: number;
-  images: number;
-  /** Images that could not be re-attached; their messages keep their text. */
-  missing: MissingImage[];
-}
-
-// ---------------------------------------------------------------------------------------------
-
-interface ImageEntry extends ConversationImage {
-  prepared: PreparedImage;
-  bytes: Uint8Array;
-  optionsKey: string;
-}
-
-interface MessageEntry {
-  role: 'user' | 'assistant';
-  text: string;
-  images: ImageEntry[];
-  finishReason?: FinishReason;
-}
-
-const SETTING_NAMES: ReadonlyArray<[keyof ConversationSettings, keyof TranscriptSettings]> = [
-  ['temperature', 'temperature'],
-  ['topK', 'top_k'],
-  ['topP', 'top_p'],
-  ['minP', 'min_p'],
-  ['repetitionPenalty', 'repetition_penalty'],
-  ['seed', 'seed'],
-  ['maxTokens', 'max_tokens'],
-  ['stop', 'stop'],
-  ['split', 'split'],
-  ['imageSize', 'image_size'],
-];
-
-export function validateSettings(settings: ConversationSettings): void {
-  const { temperature, topK, topP, minP, repetitionPenalty, seed } = settings;
-  validateSampling({ temperature, topK, topP, minP, repetitionPenalty, seed });
-  if (!Number.isSafeInteger(settings.maxTokens) || settings.maxTokens < 1) throw new SmolVLMError('USAGE', 'max tokens must be an integer >= 1');
-  if (settings.imageSize !== undefined && (!Number.isSafeInteger(settings.imageSize) || settings.imageSize < 1)) {
-    throw new SmolVLMError('USAGE', 'image size must be an integer >= 1');
-  }
-  if (settings.split !== undefined && typeof settings.split !== 'boolean') throw new SmolVLMError('USAGE', 'split must be true or false');
-  if (settings.stop !== undefined && (!Array.isArray(settings.stop) || settings.stop.some((s) => typeof s !== 'string' || s === ''))) {
-    throw new SmolVLMError('USAGE', 'stop must be a list of non-empty strings');
-  }
+/** The prompt of a turn once it fits the context. */
+interface FittedPrompt {
+  /** Its tokens, generation prompt included. */
+  tokens: number;
+  notices: ConversationNotice[];
 }
 
 export class Conversation {
@@ -231,7 +92,7 @@ export class Conversation {
   #last: TurnResult | undefined;
   #busy = false;
   readonly #answerReserve: number | undefined;
-  readonly #imageSource: ImageSourceOptions;
+  readonly #images: ImagePreparer;
 
   constructor(model: SmolVLM, options: ConversationOptions = {}) {
     this.model = model;
@@ -241,7 +102,7 @@ export class Conversation {
     if (!Number.isSafeInteger(limit) || limit < 2) throw new SmolVLMError('USAGE', 'context limit must be an integer >= 2');
     this.contextLimit = Math.min(limit, model.contextLength);
     this.#answerReserve = options.answerReserve;
-    this.#imageSource = options.imageSource ?? {};
+    this.#images = new ImagePreparer(model, options.imageSource ?? {});
     this.modelName = options.modelName;
     this.#settings = { maxTokens: DEFAULT_CONVERSATION_MAX_TOKENS };
     this.updateSettings(options.settings ?? {});
@@ -263,21 +124,18 @@ export class Conversation {
 
   /**
    * Changes settings (a key present with the value undefined resets it to the default). Validated as
-   * a whole: on error nothing changes. Image settings apply to every image of the conversation from
-   * the next turn on (the images are re-tiled from their bytes).
+   * a whole by the settings table: on error nothing changes. Image settings apply to every image of
+   * the conversation from the next turn on (the images are re-tiled from their bytes).
    */
   updateSettings(changes: Partial<ConversationSettings>): void {
     const next: ConversationSettings = { ...this.#settings };
-    for (const [key, value] of Object.entries(changes) as Array<[keyof ConversationSettings, unknown]>) {
-      if (!SETTING_NAMES.some(([name]) => name === key)) throw new SmolVLMError('USAGE', `unknown setting ${key}`);
-      if (value === undefined) {
-        if (key === 'maxTokens') next.maxTokens = DEFAULT_CONVERSATION_MAX_TOKENS;
-        else delete next[key];
-      } else {
-        (next as unknown as Record<string, unknown>)[key] = key === 'stop' ? [...(value as string[])] : value;
-      }
+    for (const [key, value] of Object.entries(changes)) {
+      if (!isSettingKey(key)) throw new SmolVLMError('USAGE', `unknown setting ${key}`);
+      if (value !== undefined) Object.assign(next, { [key]: Array.isArray(value) ? [...value] : value });
+      else if (key === 'maxTokens') next.maxTokens = DEFAULT_CONVERSATION_MAX_TOKENS;
+      else delete next[key];
     }
-    validateSettings(next);
+    validateSettings({ ...next });
     this.#settings = next;
   }
 
@@ -287,7 +145,7 @@ export class Conversation {
 
   /** Images attached with attach() that go with the next message. */
   get pendingImages(): readonly ConversationImage[] {
-    return this.#pending.map(publicImage);
+    return [...this.#pending];
   }
 
   /** The last completed turn (usage, timings, context after it). */
@@ -302,10 +160,7 @@ export class Conversation {
 
   /** Every image in the conversation in prompt order, then the pending ones. */
   images(): ImageListing[] {
-    const listed: ImageListing[] = [];
-    this.#messages.forEach((m, index) => m.images.forEach((image) => listed.push({ image: publicImage(image), message: index })));
-    for (const image of this.#pending) listed.push({ image: publicImage(image) });
-    return listed;
+    return listImages(this.#messages, this.#pending);
   }
 
   /**
@@ -315,7 +170,7 @@ export class Conversation {
   async attach(sources: readonly ImageArgument[], signal?: AbortSignal): Promise<ConversationImage[]> {
     const entries = await this.#prepare(sources, signal);
     this.#pending.push(...entries);
-    return entries.map(publicImage);
+    return entries;
   }
 
   /** The conversation's tokens against its limit. */
@@ -380,7 +235,7 @@ export class Conversation {
 
   /** Forgets the messages, the pending images and the last result; keeps the system message and settings. */
   clear(): void {
-    if (this.#busy) throw new SmolVLMError('USAGE', 'a turn is in progress');
+    this.#notBusy();
     this.#messages = [];
     this.#pending = [];
     this.#last = undefined;
@@ -388,26 +243,11 @@ export class Conversation {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Transcripts
+  // Transcripts (transcript.ts) and Markdown (markdown.ts)
 
   /** The documented transcript: messages with image references (not pixels) and the settings. */
   toJSON(): ConversationTranscript {
-    const messages: TranscriptMessage[] = [];
-    if (this.#system !== undefined) messages.push({ role: 'system', text: this.#system });
-    for (const m of this.#messages) {
-      const message: TranscriptMessage = { role: m.role, text: m.text };
-      if (m.images.length > 0) message.images = m.images.map(transcriptImage);
-      if (m.finishReason !== undefined) message.finish_reason = m.finishReason;
-      messages.push(message);
-    }
-    return {
-      format: TRANSCRIPT_FORMAT,
-      version: TRANSCRIPT_VERSION,
-      ...(this.modelName !== undefined ? { model: this.modelName } : {}),
-      saved: new Date().toISOString(),
-      settings: transcriptSettings(this.#settings),
-      messages,
-    };
+    return writeTranscript(this.#snapshot());
   }
 
   /**
@@ -416,53 +256,15 @@ export class Conversation {
    * out; its message keeps its text. A transcript that is not valid throws (USAGE) and changes nothing.
    */
   async restore(data: unknown, options: RestoreOptions = {}): Promise<RestoreReport> {
-    if (this.#busy) throw new SmolVLMError('USAGE', 'a turn is in progress');
-    const transcript = parseTranscript(data);
-    const settings: ConversationSettings = { maxTokens: DEFAULT_CONVERSATION_MAX_TOKENS };
-    for (const [name, key] of SETTING_NAMES) {
-      const value = transcript.settings[key];
-      if (value !== undefined) (settings as unknown as Record<string, unknown>)[name] = value;
-    }
-    try {
-      validateSettings(settings);
-    } catch (error) {
-      throw new SmolVLMError('USAGE', `transcript settings: ${(error as Error).message}`);
-    }
-    const previous = this.#settings;
-    this.#settings = settings;
-    const missing: MissingImage[] = [];
-    const messages: MessageEntry[] = [];
-    let system: string | undefined;
-    let images = 0;
-    try {
-      for (const [index, message] of transcript.messages.entries()) {
-        if (message.role === 'system') {
-          system = message.text;
-          continue;
-        }
-        const entries: ImageEntry[] = [];
-        for (const ref of message.images ?? []) {
-          const image = typeof ref === 'string' ? { source: ref } : ref;
-          try {
-            entries.push(await this.#restoreImage(image, options));
-            images++;
-          } catch (error) {
-            if ((error as SmolVLMError).code === 'ABORTED') throw error;
-            missing.push({ message: index, source: image.source, reason: (error as Error).message });
-          }
-        }
-        messages.push({ role: message.role, text: message.text, images: entries, ...(message.finish_reason ? { finishReason: message.finish_reason } : {}) });
-      }
-    } catch (error) {
-      this.#settings = previous;
-      throw error;
-    }
-    this.setSystem(system);
-    this.#messages = messages;
+    this.#notBusy();
+    const restored = await readTranscript(data, this.#images, options);
+    this.#settings = restored.settings;
+    this.setSystem(restored.system);
+    this.#messages = restored.messages;
     this.#pending = [];
     this.#last = undefined;
-    if (transcript.model !== undefined && this.modelName === undefined) this.modelName = transcript.model;
-    return { messages: messages.length, images, missing };
+    if (restored.model !== undefined && this.modelName === undefined) this.modelName = restored.model;
+    return restored.report;
   }
 
   /** A new conversation from a transcript; see restore(). */
@@ -477,35 +279,60 @@ export class Conversation {
   }
 
   /** A readable Markdown transcript (not meant to be loaded back; use toJSON for that). */
-  toMarkdown(options: { title?: string } = {}): string {
-    const lines: string[] = [`# ${options.title ?? 'Conversation'}`, ''];
-    const meta = [this.modelName !== undefined ? `model ${this.modelName}` : undefined, `saved ${new Date().toISOString()}`].filter(Boolean);
-    lines.push(`*smolvlm chat · ${meta.join(' · ')}*`, '');
-    const settings = Object.entries(transcriptSettings(this.#settings)).map(([k, v]) => `${k} ${Array.isArray(v) ? JSON.stringify(v) : String(v)}`);
-    lines.push(`Settings: ${settings.join(', ')}`, '');
-    if (this.#system !== undefined) lines.push('## System', '', this.#system, '');
-    for (const m of this.#messages) {
-      lines.push(m.role === 'user' ? '## User' : '## Assistant', '');
-      for (const image of m.images) {
-        const target = image.path ?? (image.source !== '' && image.source !== STDIN_SOURCE && !/^data:/i.test(image.source) ? image.source : undefined);
-        lines.push(target ? `![${markdownText(path.basename(image.label))}](<${target}>)` : `*(image: ${markdownText(image.label)})*`);
-      }
-      if (m.images.length > 0) lines.push('');
-      if (m.text !== '') lines.push(m.text, '');
-      if (m.finishReason === 'aborted') lines.push('*(stopped)*', '');
-    }
-    return `${lines.join('\n').trimEnd()}\n`;
+  toMarkdown(options: MarkdownOptions = {}): string {
+    return conversationMarkdown(this.#snapshot(), options);
   }
 
   // -------------------------------------------------------------------------------------------
 
-  #enter(): void {
+  #snapshot(): ConversationSnapshot {
+    return { modelName: this.modelName, system: this.#system, settings: this.#settings, messages: this.#messages };
+  }
+
+  #notBusy(): void {
     if (this.#busy) throw new SmolVLMError('USAGE', 'a turn is in progress');
+  }
+
+  #enter(): void {
+    this.#notBusy();
     this.#busy = true;
   }
 
   async #turn(user: MessageEntry | undefined, emit: (piece: string) => void, options: TurnOptions): Promise<TurnResult> {
-    await this.#refreshImages([...this.#messages, ...(user ? [user] : [])], options.signal);
+    const images = [...this.#messages, ...(user ? [user] : [])].flatMap((m) => m.images);
+    await this.#images.retile([...images, ...this.#pending], this.#settings, options.signal);
+    const prompt = this.#fit(user, options);
+    const kept = user ? [...this.#messages, user] : this.#messages;
+    const maxNewTokens = Math.min(this.#settings.maxTokens, this.contextLimit - prompt.tokens);
+    const stream = this.model.generate({
+      messages: this.#chatMessages(kept),
+      maxNewTokens,
+      sampling: this.#sampling(),
+      ...(this.#settings.stop ? { stop: this.#settings.stop } : {}),
+      image: imageOptions(this.#settings),
+      imageSource: this.#images.sourceOptions,
+      ...(options.signal ? { signal: options.signal } : {}),
+      cache: this.cache,
+      ...(options.onToken ? { onToken: options.onToken } : {}),
+    });
+    for await (const piece of stream) emit(piece);
+    const result = await stream.result;
+    // An answer cut by the end of the context (not by maxTokens) says so.
+    const finishReason: FinishReason =
+      result.finishReason === 'length' && maxNewTokens < this.#settings.maxTokens && result.ids.length >= maxNewTokens ? 'context' : result.finishReason;
+    const answer = result.text.trim();
+    if (user) this.#messages.push(user);
+    this.#messages.push({ role: 'assistant', text: answer, images: [], finishReason });
+    const turn: TurnResult = { ...result, finishReason, answer, notices: prompt.notices, context: this.contextUsage() };
+    this.#last = turn;
+    return turn;
+  }
+
+  /**
+   * Makes the turn fit the context with room for an answer: drops the oldest turns (announcing it)
+   * or, with the 'refuse' policy or when the current message alone is too large, throws CONTEXT_OVERFLOW.
+   */
+  #fit(user: MessageEntry | undefined, options: TurnOptions): FittedPrompt {
     const all = user ? [...this.#messages, user] : this.#messages;
     const current = all.length - 1 - [...all].reverse().findIndex((m) => m.role === 'user');
     const reserve = Math.max(1, this.#answerReserve ?? Math.min(this.#settings.maxTokens, DEFAULT_ANSWER_RESERVE));
@@ -513,59 +340,32 @@ export class Conversation {
     // Turn boundaries before the current user message: dropping k turns starts the prompt at starts[k].
     const starts = [0, ...all.flatMap((m, i) => (m.role === 'user' && i > 0 && i <= current ? [i] : []))];
     let dropped = 0;
-    let promptTokens = this.#countTokens(all, true);
-    const fullTokens = promptTokens;
-    while (promptTokens + reserve > this.contextLimit) {
+    let tokens = this.#countTokens(all, true);
+    const fullTokens = tokens;
+    while (tokens + reserve > this.contextLimit) {
       if (this.overflow === 'refuse' || starts[dropped] === current) {
         throw new SmolVLMError(
           'CONTEXT_OVERFLOW',
-          `this turn needs ${promptTokens} prompt tokens and ${reserve} for the answer but the context limit is ${this.contextLimit}` +
+          `this turn needs ${tokens} prompt tokens and ${reserve} for the answer but the context limit is ${this.contextLimit}` +
             (this.overflow === 'refuse' && current > 0 ? '; clear the conversation' : '') +
             (all[current]!.images.length > 0 ? '; use fewer or smaller images' : ''),
         );
       }
       dropped++;
-      promptTokens = this.#countTokens(all.slice(starts[dropped]), true);
+      tokens = this.#countTokens(all.slice(starts[dropped]), true);
     }
-    const notices: ConversationNotice[] = [];
-    if (dropped > 0) {
-      const removed = starts[dropped]!;
-      this.#messages = this.#messages.slice(removed);
-      const notice: ConversationNotice = {
-        type: 'dropped',
-        turns: dropped,
-        messages: removed,
-        tokens: fullTokens - promptTokens,
-        message: `dropped the oldest ${dropped === 1 ? 'turn' : `${dropped} turns`} (${fullTokens - promptTokens} tokens) to fit the context limit of ${this.contextLimit} tokens`,
-      };
-      notices.push(notice);
-      options.onNotice?.(notice);
-    }
-
-    const kept = user ? [...this.#messages, user] : this.#messages;
-    const room = this.contextLimit - promptTokens;
-    const maxNewTokens = Math.min(this.#settings.maxTokens, room);
-    const stream = this.model.generate({
-      messages: this.#chatMessages(kept),
-      maxNewTokens,
-      sampling: this.#sampling(),
-      ...(this.#settings.stop ? { stop: this.#settings.stop } : {}),
-      image: this.#imageOptions(),
-      imageSource: this.#imageSource,
-      ...(options.signal ? { signal: options.signal } : {}),
-      cache: this.cache,
-      ...(options.onToken ? { onToken: options.onToken } : {}),
-    });
-    for await (const piece of stream) emit(piece);
-    const result = await stream.result;
-    const finishReason: FinishReason =
-      result.finishReason === 'length' && maxNewTokens < this.#settings.maxTokens && result.ids.length >= maxNewTokens ? 'context' : result.finishReason;
-    const answer = result.text.trim();
-    if (user) this.#messages.push(user);
-    this.#messages.push({ role: 'assistant', text: answer, images: [], finishReason });
-    const turn: TurnResult = { ...result, finishReason, answer, notices, context: this.contextUsage() };
-    this.#last = turn;
-    return turn;
+    if (dropped === 0) return { tokens, notices: [] };
+    const removed = starts[dropped]!;
+    this.#messages = this.#messages.slice(removed);
+    const notice: ConversationNotice = {
+      type: 'dropped',
+      turns: dropped,
+      messages: removed,
+      tokens: fullTokens - tokens,
+      message: `dropped the oldest ${dropped === 1 ? 'turn' : `${dropped} turns`} (${fullTokens - tokens} tokens) to fit the context limit of ${this.contextLimit} tokens`,
+    };
+    options.onNotice?.(notice);
+    return { tokens, notices: [notice] };
   }
 
   #chatMessages(messages: readonly MessageEntry[]): ChatMessage[] {
@@ -584,186 +384,21 @@ export class Conversation {
     return this.model.tokenize(this.#chatMessages(messages), images, generationPrompt).ids.length;
   }
 
+  /** The sampling settings that are set (unset ones keep the sampler's defaults). */
   #sampling(): SamplingOptions {
     const { temperature, topK, topP, minP, repetitionPenalty, seed } = this.#settings;
-    const sampling: SamplingOptions = {};
-    if (temperature !== undefined) sampling.temperature = temperature;
-    if (topK !== undefined) sampling.topK = topK;
-    if (topP !== undefined) sampling.topP = topP;
-    if (minP !== undefined) sampling.minP = minP;
-    if (repetitionPenalty !== undefined) sampling.repetitionPenalty = repetitionPenalty;
-    if (seed !== undefined) sampling.seed = seed;
+    const sampling: SamplingOptions = { temperature, topK, topP, minP, repetitionPenalty, seed };
+    for (const key of Object.keys(sampling) as Array<keyof SamplingOptions>) if (sampling[key] === undefined) delete sampling[key];
     return sampling;
   }
 
-  #imageOptions(): ImageOptions {
-    const options: ImageOptions = {};
-    if (this.#settings.split !== undefined) options.doImageSplitting = this.#settings.split;
-    if (this.#settings.imageSize !== undefined) options.longestEdge = this.#settings.imageSize;
-    return options;
+  #prepare(sources: readonly ImageArgument[], signal: AbortSignal | undefined): Promise<ImageEntry[]> {
+    const known = [...this.#messages.flatMap((m) => m.images), ...this.#pending];
+    return this.#images.prepare(sources, this.#settings, known, signal);
   }
-
-  #optionsKey(): string {
-    return `${this.#settings.split ?? 'default'}:${this.#settings.imageSize ?? 'default'}`;
-  }
-
-  async #prepare(sources: readonly ImageArgument[], signal: AbortSignal | undefined): Promise<ImageEntry[]> {
-    const entries: ImageEntry[] = [];
-    for (const source of sources) {
-      if (typeof source === 'object' && !(source instanceof Uint8Array)) {
-        entries.push(await this.#fromImage(source, signal));
-        continue;
-      }
-      const loaded = await readImageSource(source, { ...this.#imageSource, ...(signal ? { signal } : {}) });
-      const given = typeof source === 'string' ? source : '';
-      const local = loaded.source === 'file' ? resolveLocalPath(given, this.#imageSource) : undefined;
-      entries.push(await this.#entry(loaded.bytes, { source: given, label: loaded.label, ...(local ? { path: local } : {}) }));
-    }
-    return entries;
-  }
-
-  async #fromImage(image: ConversationImage, signal: AbortSignal | undefined): Promise<ImageEntry> {
-    const known = [...this.#messages.flatMap((m) => m.images), ...this.#pending].find((e) => e === image || e.prepared === image.prepared);
-    if (known) return { ...known };
-    const bytes = (image as Partial<ImageEntry>).bytes;
-    if (bytes) return this.#entry(bytes, image);
-    const [entry] = await this.#prepare([image.path ?? image.source], signal);
-    return { ...entry!, source: image.source, label: image.label };
-  }
-
-  async #entry(bytes: Uint8Array, about: { source: string; label: string; path?: string }): Promise<ImageEntry> {
-    const prepared = await this.model.prepareImage(bytes, this.#imageOptions());
-    return {
-      source: about.source,
-      label: about.label,
-      ...(about.path !== undefined ? { path: about.path } : {}),
-      prepared: { ...prepared, label: about.label },
-      bytes,
-      optionsKey: this.#optionsKey(),
-    };
-  }
-
-  /** Re-tiles images prepared under other image settings (changed with updateSettings). */
-  async #refreshImages(messages: readonly MessageEntry[], signal: AbortSignal | undefined): Promise<void> {
-    const key = this.#optionsKey();
-    for (const entry of [...messages.flatMap((m) => m.images), ...this.#pending]) {
-      if (entry.optionsKey === key) continue;
-      if (signal?.aborted) throw new SmolVLMError('ABORTED', 'generation was cancelled');
-      const fresh = await this.#entry(entry.bytes, entry);
-      entry.prepared = fresh.prepared;
-      entry.optionsKey = key;
-    }
-  }
-
-  async #restoreImage(image: TranscriptImage, options: RestoreOptions): Promise<ImageEntry> {
-    const label = image.label ?? image.source;
-    if (image.source === STDIN_SOURCE) throw new SmolVLMError('IMAGE_NOT_FOUND', 'it was read from stdin and cannot be read again');
-    if (image.source === '' && image.path === undefined) throw new SmolVLMError('IMAGE_NOT_FOUND', 'it was given as bytes and has no source to read again');
-    const candidates: string[] = [];
-    if (image.path !== undefined) candidates.push(image.path);
-    if (image.source !== '') {
-      const isUrl = /^[a-z][a-z0-9+.-]*:/i.test(image.source) && !/^[a-z]:[\\/]/i.test(image.source);
-      if (!isUrl && options.baseDir !== undefined && !path.isAbsolute(image.source) && !image.source.startsWith('~')) {
-        candidates.push(path.resolve(options.baseDir, image.source));
-      }
-      candidates.push(image.source);
-    }
-    let firstError: unknown;
-    for (const candidate of candidates) {
-      try {
-        const loaded = await readImageSource(candidate, { ...this.#imageSource, ...(options.signal ? { signal: options.signal } : {}) });
-        const local = loaded.source === 'file' ? resolveLocalPath(candidate, this.#imageSource) : undefined;
-        return await this.#entry(loaded.bytes, { source: image.source, label, ...(local ? { path: local } : {}) });
-      } catch (error) {
-        if ((error as SmolVLMError).code === 'ABORTED') throw error;
-        firstError ??= error;
-        if ((error as SmolVLMError).code !== 'IMAGE_NOT_FOUND') break;
-      }
-    }
-    throw firstError;
-  }
-}
-
-function publicImage(entry: ImageEntry): ConversationImage {
-  // The entry itself (so that it can be passed back to ask()/attach()); bytes stay an implementation detail.
-  return entry;
 }
 
 function publicMessage(entry: MessageEntry): ConversationMessage {
-  return { role: entry.role, text: entry.text, images: entry.images.map(publicImage), ...(entry.finishReason ? { finishReason: entry.finishReason } : {}) };
-}
-
-function transcriptImage(image: ImageEntry): TranscriptImage {
-  const out: TranscriptImage = { source: image.source };
-  if (image.path !== undefined) out.path = image.path;
-  if (image.label !== image.source) out.label = image.label;
-  return out;
-}
-
-function transcriptSettings(settings: ConversationSettings): TranscriptSettings {
-  const out: Record<string, unknown> = {};
-  for (const [name, key] of SETTING_NAMES) {
-    const value = settings[name];
-    if (value !== undefined) out[key] = Array.isArray(value) ? [...value] : value;
-  }
-  return out as TranscriptSettings;
-}
-
-function markdownText(text: string): string {
-  return text.replace(/([\\`*_[\]])/g, '\\$1');
-}
-
-const FINISH_REASONS: readonly FinishReason[] = ['eos', 'length', 'stop', 'context', 'aborted'];
-
-/** Checks the shape of a transcript; throws SmolVLMError('USAGE') naming the first problem. */
-export function parseTranscript(data: unknown): ConversationTranscript {
-  const fail = (what: string): never => {
-    throw new SmolVLMError('USAGE', `not a smolvlm chat transcript: ${what}`);
-  };
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) fail('expected a JSON object');
-  const t = data as Record<string, unknown>;
-  if (t.format !== TRANSCRIPT_FORMAT) fail(`"format" must be "${TRANSCRIPT_FORMAT}"`);
-  if (typeof t.version !== 'number' || t.version > TRANSCRIPT_VERSION) fail(`unsupported "version" ${JSON.stringify(t.version)} (this smolvlm reads ${TRANSCRIPT_VERSION})`);
-  const settings = t.settings ?? {};
-  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) fail('"settings" must be an object');
-  const known = new Set(SETTING_NAMES.map(([, key]) => key as string));
-  for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
-    if (!known.has(key)) fail(`unknown setting "${key}"`);
-    const ok =
-      value === null ||
-      (key === 'split' ? typeof value === 'boolean' : key === 'stop' ? Array.isArray(value) && value.every((s) => typeof s === 'string') : typeof value === 'number');
-    if (!ok) fail(`setting "${key}" has the wrong type`);
-  }
-  if (!Array.isArray(t.messages)) fail('"messages" must be an array');
-  const messages = (t.messages as unknown[]).map((raw, i): TranscriptMessage => {
-    const m = raw as Record<string, unknown>;
-    if (typeof m !== 'object' || m === null) fail(`message ${i + 1} is not an object`);
-    if (m.role !== 'system' && m.role !== 'user' && m.role !== 'assistant') fail(`message ${i + 1} has role ${JSON.stringify(m.role)}`);
-    if (typeof m.text !== 'string') fail(`message ${i + 1} has no "text" string`);
-    if (m.role === 'system' && i !== 0) fail('the system message must come first');
-    const rawImages: unknown = m.images ?? [];
-    if (!Array.isArray(rawImages)) fail(`message ${i + 1}: "images" must be an array`);
-    const images = rawImages as unknown[];
-    if (images.length > 0 && m.role !== 'user') fail(`message ${i + 1}: only user messages have images`);
-    for (const image of images) {
-      const ok = typeof image === 'string' || (typeof image === 'object' && image !== null && typeof (image as TranscriptImage).source === 'string');
-      if (!ok) fail(`message ${i + 1}: an image must be a string or { "source": "…" }`);
-    }
-    if (m.finish_reason !== undefined && !FINISH_REASONS.includes(m.finish_reason as FinishReason)) fail(`message ${i + 1}: unknown finish_reason`);
-    return {
-      role: m.role as TranscriptMessage['role'],
-      text: m.text as string,
-      ...(images.length > 0 ? { images: images as TranscriptImage[] } : {}),
-      ...(m.finish_reason !== undefined ? { finish_reason: m.finish_reason as FinishReason } : {}),
-    };
-  });
-  const cleanSettings = Object.fromEntries(Object.entries(settings as Record<string, unknown>).filter(([, v]) => v !== null)) as TranscriptSettings;
-  return {
-    format: TRANSCRIPT_FORMAT,
-    version: t.version as number,
-    ...(typeof t.model === 'string' ? { model: t.model } : {}),
-    ...(typeof t.saved === 'string' ? { saved: t.saved } : {}),
-    settings: cleanSettings,
-    messages,
-  };
+  // Images are the entries themselves (so that they can be passed back to ask()/attach()); bytes stay an implementation detail.
+  return { role: entry.role, text: entry.text, images: [...entry.images], ...(entry.finishReason ? { finishReason: entry.finishReason } : {}) };
 }
