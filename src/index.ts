@@ -57,4 +57,6 @@ export {
   type TranscriptSettings,
   type TurnOptions,
   type TurnResult,
-} from './core/conversation.js';
+} from './core/conversation/index.js';
+/** The one table of generation settings (names, flags, rules, help) and its parse/validate helpers: the CLI's flags and /set derive from it. */
+export { SETTINGS, findSetting, parseSettingText, validateSettings, type GenerationSettings, type SettingKey, type SettingSpec, type SnakeCaseSettings } from './core/settings.js';

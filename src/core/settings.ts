@@ -65,13 +65,13 @@ const closed = (value: number): Bound => ({ value, inclusive: true });
 const open = (value: number): Bound => ({ value, inclusive: false });
 
 export const SETTINGS: readonly SettingSpec[] = [
-  { key: 'maxTokens', name: 'max_tokens', flag: '--max-tokens', short: '-n', valueName: '<n>', kind: 'integer', min: closed(1), rule: 'an integer >= 1', defaultText: '512', help: 'most tokens to generate' },
   { key: 'temperature', name: 'temperature', flag: '--temperature', short: '-t', valueName: '<t>', kind: 'number', min: closed(0), rule: 'a number >= 0 (0 = greedy)', defaultText: '0 (greedy)', help: 'sampling temperature; 0 = greedy' },
   { key: 'topK', name: 'top_k', flag: '--top-k', valueName: '<k>', kind: 'integer', min: closed(0), rule: 'an integer >= 0 (0 = off)', defaultText: '50 when sampling', help: 'keep the k most likely tokens; 0 = off' },
   { key: 'topP', name: 'top_p', flag: '--top-p', valueName: '<p>', kind: 'number', min: open(0), max: closed(1), rule: 'in (0, 1]', defaultText: '1 (off)', help: 'nucleus sampling, in (0, 1]' },
   { key: 'minP', name: 'min_p', flag: '--min-p', valueName: '<p>', kind: 'number', min: closed(0), max: open(1), rule: 'in [0, 1)', defaultText: '0 (off)', help: 'drop tokens below p x the top probability, in [0, 1)' },
   { key: 'repetitionPenalty', name: 'repetition_penalty', flag: '--repetition-penalty', valueName: '<x>', kind: 'number', min: open(0), rule: 'a number > 0 (1 = off)', defaultText: '1 (off)', help: 'penalise tokens already seen, > 0' },
   { key: 'seed', name: 'seed', flag: '--seed', valueName: '<n>', kind: 'integer', rule: 'an integer', defaultText: 'random', help: 'seed for sampling: the same seed gives the same answer' },
+  { key: 'maxTokens', name: 'max_tokens', flag: '--max-tokens', short: '-n', valueName: '<n>', kind: 'integer', min: closed(1), rule: 'an integer >= 1', defaultText: '512', help: 'most tokens to generate' },
   { key: 'stop', name: 'stop', flag: '--stop', valueName: '<text>', kind: 'strings', rule: 'a list of non-empty strings', defaultText: 'none', help: 'stop when the answer contains <text> (repeatable)' },
   { key: 'split', name: 'split', flag: '--split', valueName: '', kind: 'boolean', rule: 'true or false (on or off)', defaultText: "the model's default", help: 'split images into tiles plus a global view' },
   { key: 'imageSize', name: 'image_size', flag: '--image-size', valueName: '<px>', kind: 'integer', min: closed(1), rule: 'an integer >= 1 (pixels)', defaultText: "the model's default", help: "resize each image's longest edge to <px> before tiling" },
@@ -190,3 +190,14 @@ export function settingsFromSnakeCase(source: Readonly<Record<string, unknown>>,
   }
   return out as GenerationSettings;
 }
+
+/** True when `key` is a library (camelCase) setting name. */
+export function isSettingKey(key: string): key is SettingKey {
+  return BY_KEY.has(key as SettingKey);
+}
+
+/** `repetitionPenalty` -> `repetition_penalty`: the rule the table's `name` column follows. */
+type SnakeCase<S extends string> = S extends `${infer C}${infer Rest}` ? `${C extends Lowercase<C> ? C : `_${Lowercase<C>}`}${SnakeCase<Rest>}` : S;
+
+/** Settings by their snake_case names: transcripts, the server's request fields (see settingsToSnakeCase). */
+export type SnakeCaseSettings = { [K in SettingKey as SnakeCase<K>]?: GenerationSettings[K] };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { Conversation, SmolVLM, type ConversationNotice } from '../../src/index.js';
+import { Conversation, SmolVLM, parseTranscript, type ConversationNotice } from '../../src/index.js';
 import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
 
 let model: SmolVLM;
@@ -254,6 +254,56 @@ describe('Conversation: transcripts', () => {
     await assert.rejects(chat.restore({ format: 'smolvlm-chat', version: 1, settings: { top_p: 3 }, messages: [] }), { code: 'USAGE' });
     await assert.rejects(chat.restore({ format: 'smolvlm-chat', version: 1, messages: [{ role: 'robot', text: '' }] }), /role/);
     assert.equal(chat.messages.length, 2);
+  });
+
+  test('a transcript written before the settings table still loads with the same settings, and is written back the same', async () => {
+    // As smolvlm wrote it before its settings came from the table (every setting set; the key order of that version).
+    const saved = {
+      format: 'smolvlm-chat',
+      version: 1,
+      model: 'HuggingFaceTB/SmolVLM-256M-Instruct',
+      saved: '2025-05-01T09:30:00.000Z',
+      settings: { temperature: 0.7, top_k: 20, top_p: 0.9, min_p: 0.05, repetition_penalty: 1.2, seed: 42, max_tokens: 7, stop: ['###', '\n\n'], split: false, image_size: 96 },
+      messages: [
+        { role: 'system', text: 'Answer briefly.' },
+        { role: 'user', text: 'What is in this picture?', images: [{ source: 'gradient.png', path: imageFile }] },
+        { role: 'assistant', text: 'A gradient.', finish_reason: 'eos' },
+      ],
+    };
+    const chat = new Conversation(model);
+    const report = await chat.restore(saved);
+    assert.deepEqual(report, { messages: 2, images: 1, missing: [] });
+    assert.deepEqual(chat.settings, { temperature: 0.7, topK: 20, topP: 0.9, minP: 0.05, repetitionPenalty: 1.2, seed: 42, maxTokens: 7, stop: ['###', '\n\n'], split: false, imageSize: 96 });
+    assert.equal(chat.messages[0]!.images[0]!.prepared.tileCount, 1, 'tiled with the transcript\'s split and image size');
+    const written = chat.toJSON();
+    assert.deepEqual(written.settings, saved.settings);
+    assert.deepEqual(written.messages, saved.messages);
+    assert.equal(written.model, saved.model);
+    assert.deepEqual(Object.keys(written).sort(), ['format', 'messages', 'model', 'saved', 'settings', 'version']);
+    assert.deepEqual(parseTranscript(saved).settings, saved.settings);
+  });
+
+  test('transcript settings: null means the default, and a bad value is refused naming the field', async () => {
+    const transcript = (settings: Record<string, unknown>) => ({ format: 'smolvlm-chat', version: 1, settings, messages: [] });
+    assert.deepEqual(parseTranscript(transcript({ seed: null, max_tokens: 9 })).settings, { max_tokens: 9 });
+    const chat = new Conversation(model, { settings: { temperature: 0.5 } });
+    await chat.restore(transcript({ seed: null }));
+    assert.deepEqual(chat.settings, { maxTokens: 512 });
+    assert.throws(() => parseTranscript(transcript({ top_p: 3 })), { code: 'USAGE', message: 'transcript settings: top_p must be in (0, 1]' });
+    assert.throws(() => parseTranscript(transcript({ max_tokens: 2.5 })), /transcript settings: max_tokens must be an integer >= 1/);
+    assert.throws(() => parseTranscript(transcript({ split: 'yes' })), /transcript settings: split must be true or false/);
+    assert.throws(() => parseTranscript(transcript({ stop: ['ok', ''] })), /transcript settings: stop must be a list of non-empty strings/);
+    assert.throws(() => parseTranscript(transcript({ topP: 0.5 })), /not a smolvlm chat transcript: unknown setting "topP"/);
+    assert.throws(() => parseTranscript({ ...transcript({}), settings: [] }), /"settings" must be an object/);
+  });
+
+  test('updateSettings checks with the settings table and changes nothing on error', () => {
+    const chat = new Conversation(model, { settings: { maxTokens: 4, stop: ['x'] } });
+    assert.throws(() => chat.updateSettings({ temperature: 0.3, maxTokens: 0 }), { code: 'USAGE', message: 'max_tokens must be an integer >= 1' });
+    assert.throws(() => chat.updateSettings({ nope: 1 } as never), /unknown setting nope/);
+    assert.deepEqual(chat.settings, { maxTokens: 4, stop: ['x'] });
+    chat.updateSettings({ maxTokens: undefined, stop: undefined, seed: 5 });
+    assert.deepEqual(chat.settings, { maxTokens: 512, seed: 5 });
   });
 
   test('Markdown export', async () => {

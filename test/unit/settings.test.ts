@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SETTINGS, findSetting, parseSettingText, settingsFromSnakeCase, settingsToSnakeCase, validateSettings } from '../../src/core/settings.js';
+import { SETTINGS, findSetting, isSettingKey, parseSettingText, settingsFromSnakeCase, settingsToSnakeCase, validateSettings } from '../../src/core/settings.js';
 
 describe('settings table', () => {
   it('names every setting once in each vocabulary', () => {
@@ -8,6 +8,12 @@ describe('settings table', () => {
       const values = SETTINGS.map((s) => s[field]);
       assert.equal(new Set(values).size, values.length, field);
     }
+  });
+
+  it('names each setting in snake_case after its library key (the rule SnakeCaseSettings types)', () => {
+    for (const spec of SETTINGS) assert.equal(spec.name, spec.key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), spec.key);
+    assert.equal(isSettingKey('topP'), true);
+    assert.equal(isSettingKey('top_p'), false);
   });
 
   it('finds a setting by snake_case, kebab-case, flag or camelCase', () => {
