@@ -56,3 +56,7 @@ export {
   type TurnOptions,
   type TurnResult,
 } from './core/conversation.js';
+
+// Sizes in words and the package version, the same in the library's messages and the CLI's output.
+export { formatBytes, type FormatBytesOptions } from './core/format.js';
+export { packageVersion } from './core/version.js';

@@ -100,8 +100,9 @@ export function dtype(value: string): DtypeSpec {
   }
 }
 
-function nonEmpty(value: string): string {
-  if (value === '') throw new InvalidArgumentError('Must not be empty.');
+/** A text value that is not empty (or only spaces). */
+export function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('Must not be empty.');
   return value;
 }
 

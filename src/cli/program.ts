@@ -2,8 +2,8 @@
  * The `smolvlm` program around the commands listed in main.ts. Every command (and its subcommands)
  * gets the same error handling: usage errors exit 2, --help and --version 0.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { packageVersion } from '../index.js';
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, reportError } from './errors.js';
 import { MODEL_ENV } from './options.js';
 import { colorAllowed } from './render.js';
@@ -11,15 +11,6 @@ import { Chalk, chalkStderr } from 'chalk';
 
 /** Builds one top-level command. */
 export type CommandFactory = () => CommandUnknownOpts;
-
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export const ENVIRONMENT_HELP = `Environment:
   ${MODEL_ENV}    default model (directory, Hub repo id or alias) when --model is not given

@@ -3,7 +3,7 @@ import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type Cache
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { DEFAULT_MAX_TOKENS } from '../options.js';
-import { formatBytes } from '../progress.js';
+import { formatSize } from '../progress.js';
 
 const HELP = `
 Lists the models in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
@@ -113,7 +113,7 @@ export function modelsCommand() {
               m.repo,
               m.alias ?? '-',
               r && r.dtypes.length > 0 ? r.dtypes.join(',') : '-',
-              formatBytes(r ? r.size : m.sizeOnDisk),
+              formatSize(r ? r.size : m.sizeOnDisk),
               r && r.refs.length > 0 ? r.refs.join(',') : '-',
               r ? r.commit.slice(0, 12) : '-',
               r ? status(r) : 'incomplete (no snapshot)',
@@ -124,8 +124,8 @@ export function modelsCommand() {
         const total = models.reduce((n, m) => n + m.sizeOnDisk, 0);
         const partial = models.reduce((n, m) => n + m.incompleteBytes, 0);
         out(
-          `${models.length} model${models.length === 1 ? '' : 's'}, ${formatBytes(total)} on disk` +
-            `${partial > 0 ? ` (and ${formatBytes(partial)} of interrupted downloads, resumed by the next pull)` : ''} in ${cacheDir}\n`,
+          `${models.length} model${models.length === 1 ? '' : 's'}, ${formatSize(total)} on disk` +
+            `${partial > 0 ? ` (and ${formatSize(partial)} of interrupted downloads, resumed by the next pull)` : ''} in ${cacheDir}\n`,
         );
       }),
     );

@@ -3,7 +3,7 @@ import { formatRef, pullModel, type ModelSource, type SessionDtypes } from '../.
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { DEFAULT_MAX_TOKENS, defaultModel, dtype, MODEL_ENV } from '../options.js';
-import { formatBytes, formatDuration } from '../progress.js';
+import { formatDuration, formatSize } from '../progress.js';
 
 const HELP = `
 Downloads the files the model needs for one dtype (the JSON files and the three ONNX sessions of
@@ -82,7 +82,7 @@ export function pullCommand() {
         const took = progress.summary().ms;
         const what =
           files > 0
-            ? `downloaded ${files} file${files === 1 ? '' : 's'}, ${formatBytes(bytes)}${took >= 1000 ? ` in ${formatDuration(took / 1000)}` : ''}`
+            ? `downloaded ${files} file${files === 1 ? '' : 's'}, ${formatSize(bytes)}${took >= 1000 ? ` in ${formatDuration(took / 1000)}` : ''}`
             : 'already in the cache';
         ctx.io.stdout.write(`${name}${commit}, dtype ${formatDtypes(source.dtypes)}: ${what}\n${source.dir}\n`);
       });
