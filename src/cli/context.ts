@@ -2,9 +2,7 @@
  * What one command invocation shares: the renderer, the abort signal tied to Ctrl+C, loading the
  * model once, and streaming an answer. Command handlers stay thin on top of it.
  */
-import type { ChatMessage, GenerateRequest, GenerationResult, SmolVLM as SmolVLMType } from '../index.js';
-import { SmolVLM } from '../index.js';
-import type { ImageSourceOptions } from '../core/image/source.js';
+import { SmolVLM, type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions } from '../index.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from './errors.js';
 import { resolveModel } from './model-ref.js';
 import { loadOptions, requestOptions, type CommonOptions } from './options.js';
@@ -24,7 +22,7 @@ export function processIO(): CliIO {
 }
 
 export interface LoadedModel {
-  model: SmolVLMType;
+  model: SmolVLM;
   /** The reference as given (shown in --json). */
   name: string;
 }

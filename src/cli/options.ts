@@ -3,9 +3,7 @@
  * error naming the flag), and its translation into the core's LoadOptions and GenerateRequest parts.
  */
 import { InvalidArgumentError, Option, type Command, type CommandUnknownOpts, type OptionValues } from '@commander-js/extra-typings';
-import { isSmolVLMError, parseDtypeSpec, type ChatMessage, type DtypeSpec, type GenerateRequest, type LoadOptions, type SamplingOptions } from '../index.js';
-
-import { DEFAULT_MODEL } from '../core/hub/index.js';
+import { DEFAULT_MODEL, isSmolVLMError, parseDtypeSpec, type ChatMessage, type DtypeSpec, type GenerateRequest, type LoadOptions, type SamplingOptions } from '../index.js';
 
 /** The model used when neither --model nor SMOLVLM_MODEL says otherwise. */
 export { DEFAULT_MODEL };

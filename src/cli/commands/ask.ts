@@ -1,5 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
-import { assertSingleStdinSource, STDIN_SOURCE } from '../../core/image/source.js';
+import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { isImageArgument, readStdinText } from '../inputs.js';

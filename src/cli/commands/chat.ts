@@ -1,6 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
-import { STDIN_SOURCE } from '../../core/image/source.js';
-import { Conversation } from '../../index.js';
+import { Conversation, STDIN_SOURCE } from '../../index.js';
 import { CliContext, processIO } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INTERRUPTED, UsageError } from '../errors.js';
 import { samplingOptions, withCommonOptions, type CommonOptions } from '../options.js';

@@ -1,5 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
-import { assertSingleStdinSource, sourceLabel } from '../../core/image/source.js';
+import { assertSingleStdinSource, sourceLabel } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { isImageError } from '../inputs.js';

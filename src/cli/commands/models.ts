@@ -1,5 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
-import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type CachedModel, type CachedRevision } from '../../core/hub/index.js';
+import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type CachedModel, type CachedRevision } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { DEFAULT_MAX_TOKENS } from '../options.js';

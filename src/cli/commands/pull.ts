@@ -1,5 +1,5 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { formatRef, pullModel, type ModelSource, type SessionDtypes } from '../../core/hub/index.js';
+import { formatRef, pullModel, type ModelSource, type SessionDtypes } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { DEFAULT_MAX_TOKENS, defaultModel, dtype, MODEL_ENV } from '../options.js';

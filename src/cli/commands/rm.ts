@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { Command } from '@commander-js/extra-typings';
-import { formatRef, hubCacheDir, removeCachedModel, type RemoveResult } from '../../core/hub/index.js';
+import { formatRef, hubCacheDir, removeCachedModel, type RemoveResult } from '../../index.js';
 import { runCommand, type CliIO } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_INTERRUPTED, UsageError } from '../errors.js';
 import { DEFAULT_MAX_TOKENS, nonEmpty } from '../options.js';

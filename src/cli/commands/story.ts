@@ -1,5 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
-import { assertSingleStdinSource } from '../../core/image/source.js';
+import { assertSingleStdinSource } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { buildMessages, withCommonOptions } from '../options.js';

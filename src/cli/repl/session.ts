@@ -4,12 +4,12 @@
  */
 import path from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
-import { extractImageReferences, resolveLocalPath, unquoteToken } from '../../core/image/references.js';
-import { isSmolVLMError, SmolVLMError, type Conversation, type ConversationImage, type TurnResult } from '../../index.js';
+import { isSmolVLMError, resolveLocalPath, SmolVLMError, type Conversation, type ConversationImage, type TurnResult } from '../../index.js';
 import type { LoadedModel } from '../context.js';
 import { UsageError } from '../errors.js';
 import { answerJson, formatStats, type Renderer } from '../render.js';
 import { COMMANDS, findCommand, suggestCommand } from './commands.js';
+import { extractImageReferences, unquoteToken } from './image-references.js';
 import { MessageAssembler, parseCommandLine } from './input.js';
 
 export interface SessionIO {

@@ -14,16 +14,7 @@ import { describeNonImage, sniffImageFormat, supportedFormatList, type ImageForm
 import { resolveLocalPath, isFileUrl } from './references.js';
 
 export { sniffImageFormat, describeNonImage, IMAGE_FORMAT_NAMES, type ImageFormat } from './sniff.js';
-export {
-  IMAGE_EXTENSIONS,
-  expandHome,
-  extractImageReferences,
-  hasImageExtension,
-  looksLikeImageReference,
-  resolveLocalPath,
-  type ExtractedImageReferences,
-  type PathResolveOptions,
-} from './references.js';
+export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, resolveLocalPath, type PathResolveOptions } from './references.js';
 
 export const DEFAULT_IMAGE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_IMAGE_BYTES = 50 * 1024 * 1024;
