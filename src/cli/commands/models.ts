@@ -2,7 +2,7 @@ import { Command } from '@commander-js/extra-typings';
 import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type CachedModel, type CachedRevision } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { DEFAULT_MAX_TOKENS } from '../options.js';
+import { outputOptions, withOptions } from '../options.js';
 import { formatSize } from '../progress.js';
 
 const HELP = `
@@ -65,18 +65,17 @@ function modelJson(m: CachedModel): Record<string, unknown> {
 }
 
 export function modelsCommand() {
-  return new Command('models')
-    .summary('list cached models, or the aliases of the official ones')
-    .description('List the models in the Hugging Face cache, or with --available the model aliases.')
-    .option('--available', 'list the aliases of the official SmolVLM models instead')
-    .option('--all', 'include every repo of the cache, also those without ONNX sessions')
-    .option('--json', 'one JSON object on stdout; errors as JSON on stderr')
-    .option('-v, --verbose', 'stack traces with errors')
-    .option('--quiet', 'nothing on stderr but errors')
-    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+  return withOptions(
+    new Command('models')
+      .summary('list cached models, or the aliases of the official ones')
+      .description('List the models in the Hugging Face cache, or with --available the model aliases.')
+      .option('--available', 'list the aliases of the official SmolVLM models instead')
+      .option('--all', 'include every repo of the cache, also those without ONNX sessions'),
+    outputOptions({ json: 'one JSON object on stdout; errors as JSON on stderr', verbose: 'stack traces with errors', quiet: 'nothing on stderr but errors' }),
+  )
     .addHelpText('after', HELP)
     .action((options) =>
-      runCommand({ ...options, model: DEFAULT_MODEL, maxTokens: DEFAULT_MAX_TOKENS }, async (ctx) => {
+      runCommand(options, async (ctx) => {
         const { renderer } = ctx;
         const out = (text: string) => void ctx.io.stdout.write(text);
         const cacheDir = hubCacheDir(ctx.io.env);
