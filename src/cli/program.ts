@@ -1,6 +1,7 @@
 /**
  * The `smolvlm` program around the commands listed in main.ts. Every command (and its subcommands)
- * gets the same error handling: usage errors exit 2, --help and --version 0.
+ * gets the same error handling: usage errors exit 2, --help and --version 0, and a closed stdout
+ * ends the run quietly.
  */
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { packageVersion } from '../index.js';
@@ -37,8 +38,23 @@ export function buildProgram(commands: readonly CommandFactory[]): CommandUnknow
   return program;
 }
 
+/**
+ * A reader that closed the pipe (`smolvlm describe … | head -1`) wants no more output: end at once,
+ * quietly, with the exit code so far (0 unless something already failed). Installed once for the
+ * whole run and never removed: the EPIPE error event comes a tick after the write, possibly after
+ * the command that wrote has finished, and commander writes --help itself.
+ */
+export function endQuietlyWhenClosed(stream: NodeJS.WritableStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+  });
+}
+
 /** Parses and runs; returns the exit code (commands set process.exitCode themselves). */
 export async function main(commands: readonly CommandFactory[], argv: readonly string[] = process.argv): Promise<number> {
+  endQuietlyWhenClosed(process.stdout);
+  endQuietlyWhenClosed(process.stderr);
   const program = buildProgram(commands);
   try {
     await program.parseAsync([...argv]);
