@@ -4,7 +4,7 @@
  * (loop.ts) feed it lines through lines.ts; the slash commands (commands.ts) act on it.
  */
 import path from 'node:path';
-import { isSmolVLMError, type Conversation, type ConversationImage, type TurnResult } from '../../index.js';
+import { isSmolVLMError, SmolVLMError, type Conversation, type ConversationImage, type TurnResult } from '../../index.js';
 import type { LoadedModel } from '../context.js';
 import { UsageError } from '../errors.js';
 import { answerJson, type Renderer } from '../render.js';
@@ -16,6 +16,14 @@ export interface SessionIO {
   stderr: NodeJS.WritableStream;
   cwd: string;
 }
+
+/**
+ * A message longer than this many characters per token of context is refused before it is
+ * tokenized (tokenizing megabytes takes seconds and gigabytes only to be refused). Text averages
+ * about 4 characters per token; only long runs of one symbol pack more (SmolVLM's longest token is
+ * 81 characters), so no message that could fit is refused in practice.
+ */
+export const MAX_CHARACTERS_PER_TOKEN = 16;
 
 export class ChatSession {
   readonly assembler = new MessageAssembler();
@@ -51,6 +59,17 @@ export class ChatSession {
 
   /** A message: image files it names are attached (missing ones reported), the rest is the text. */
   async sendMessage(message: string): Promise<void> {
+    const limit = this.conversation.contextLimit * MAX_CHARACTERS_PER_TOKEN;
+    if (message.length > limit) {
+      this.report(
+        new SmolVLMError(
+          'CONTEXT_OVERFLOW',
+          `the message is ${message.length} characters long, more than the context of ${this.conversation.contextLimit} tokens can hold ` +
+            `(messages are limited to ${MAX_CHARACTERS_PER_TOKEN} characters per token of context: ${limit})`,
+        ),
+      );
+      return;
+    }
     const lines: string[] = [];
     const images: string[] = [];
     for (const line of message.split('\n')) {
@@ -88,7 +107,8 @@ export class ChatSession {
       this.#afterAnswer(kind, message, result);
       return result;
     } catch (error) {
-      renderer.endAnswer();
+      // A refused turn printed nothing: no empty line on stdout.
+      renderer.endAnswer(false);
       if (isSmolVLMError(error) && error.code === 'ABORTED') this.note('(stopped)');
       else this.report(error);
       return undefined;
