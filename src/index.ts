@@ -58,5 +58,33 @@ export {
   type TurnOptions,
   type TurnResult,
 } from './core/conversation/index.js';
-/** The one table of generation settings (names, flags, rules, help) and its parse/validate helpers: the CLI's flags and /set derive from it. */
-export { SETTINGS, findSetting, parseSettingText, validateSettings, type GenerationSettings, type SettingKey, type SettingSpec, type SnakeCaseSettings } from './core/settings.js';
+
+// The generation settings table (names, flags, ranges, help; parsing and validation): what the CLI's
+// flags, chat's `/set` and transcripts derive from.
+export {
+  SETTINGS,
+  checkSetting,
+  findSetting,
+  parseSettingText,
+  settingProblem,
+  settingSpec,
+  settingsFromSnakeCase,
+  settingsToSnakeCase,
+  validateSettings,
+  type GenerationSettings,
+  type SettingKey,
+  type SettingKind,
+  type SettingSpec,
+  type SnakeCaseSettings,
+} from './core/settings.js';
+// Image sources as the command line names them: `-` for stdin (at most once), labels for messages, and
+// local paths as people type them (`~`, `file://`, image extensions).
+export { STDIN_SOURCE, assertSingleStdinSource, sourceLabel, type ImageSourceOptions } from './core/image/source.js';
+export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, isFileUrl, resolveLocalPath, type PathResolveOptions } from './core/image/references.js';
+// The Hub cache as `smolvlm models`, `pull` and `rm` show it: where it is, `org/name@revision`, what a
+// listing and a removal report, dtypes per ONNX session.
+export { hubCacheDir, formatRef, type CachedRevision, type RemoveResult } from './core/hub/index.js';
+export type { SessionDtypes } from './core/model-dir.js';
+// Sizes in words and the package version, the same in the library's messages and the CLI's output.
+export { formatBytes, type FormatBytesOptions } from './core/format.js';
+export { packageVersion } from './core/version.js';

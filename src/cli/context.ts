@@ -1,13 +1,12 @@
 /**
- * What one command invocation shares: the renderer, the abort signal tied to Ctrl+C, loading the
- * model once, and streaming an answer. Command handlers stay thin on top of it.
+ * The run wrapper every command goes through, and what one invocation shares: the renderer, Ctrl+C
+ * and SIGTERM, loading the model once, and streaming an answer. Command handlers stay thin on top of
+ * it (commands/describe.ts is the model).
  */
-import type { ChatMessage, GenerateRequest, GenerationResult, SmolVLM as SmolVLMType } from '../index.js';
-import { SmolVLM } from '../index.js';
-import type { ImageSourceOptions } from '../core/image/source.js';
-import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from './errors.js';
+import { SmolVLM, type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions } from '../index.js';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from './errors.js';
 import { resolveModel } from './model-ref.js';
-import { loadOptions, requestOptions, type CommonOptions } from './options.js';
+import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions } from './options.js';
 import { DownloadProgressView } from './progress.js';
 import { answerJson, Renderer } from './render.js';
 
@@ -24,21 +23,42 @@ export function processIO(): CliIO {
 }
 
 export interface LoadedModel {
-  model: SmolVLMType;
+  model: SmolVLM;
   /** The reference as given (shown in --json). */
   name: string;
 }
 
+/** The signals that stop a command, with the exit code each gives (128 + its number, as shells report). */
+const STOP_SIGNALS = { SIGINT: EXIT_INTERRUPTED, SIGTERM: EXIT_TERMINATED } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * Answers Ctrl+C or SIGTERM while something can be stopped: true when it stopped it (the command
+ * then ends by itself, or goes on as chat's terminal does after Ctrl+C), false to exit at once.
+ */
+export type StopHandler = (signal: StopSignal) => boolean;
+
+/** One answer of a one-shot command. */
+export interface AnswerRequest {
+  messages: ChatMessage[];
+  /** The user text of the prompt, as --json shows it. */
+  prompt: string;
+  settings: GenerationOptions & ImageOptions;
+  /** The command's own defaults (story turns tiling off for several images). */
+  defaults?: { split?: boolean };
+}
+
 export class CliContext {
   readonly renderer: Renderer;
+  /** Aborts loading and generation when the command is stopped. */
   readonly controller = new AbortController();
-  #interrupted = false;
-  #generating = false;
+  #stoppedBy: StopSignal | undefined;
+  #onStop: StopHandler | undefined;
   #failed = false;
   #removeSignalHandlers: (() => void) | undefined;
 
   constructor(
-    readonly options: CommonOptions,
+    options: OutputOptions,
     readonly io: CliIO = processIO(),
   ) {
     this.renderer = new Renderer(
@@ -51,38 +71,49 @@ export class CliContext {
     return this.controller.signal;
   }
 
+  /** True once a signal is ending the command. */
   get interrupted(): boolean {
-    return this.#interrupted;
+    return this.#stoppedBy !== undefined;
+  }
+
+  /** Records that `signal` is ending the command: its exit code becomes the signal's. */
+  endBecauseOf(signal: StopSignal): void {
+    this.#stoppedBy ??= signal;
   }
 
   /**
-   * Ctrl+C: while an answer is generated, stop it (the command prints what it has and exits 130);
-   * at any other time, or on a second Ctrl+C, exit 130 at once.
+   * Ctrl+C and SIGTERM go to the current StopHandler (see stoppable()); with none, or when it
+   * declines, the process exits at once with the signal's code (130, 143), a partial answer ending
+   * with its newline.
    */
   installSignalHandlers(): void {
-    const onSigint = () => {
-      if (this.#interrupted || !this.#generating) {
-        this.renderer.endAnswer(false);
-        this.renderer.stopSpinner();
-        process.exit(EXIT_INTERRUPTED);
-      }
-      this.#interrupted = true;
-      this.controller.abort(new Error('interrupted'));
-    };
-    process.on('SIGINT', onSigint);
-    // A reader that closed the pipe (`| head -1`) wants no more: stop quietly.
-    const onStdoutError = (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') {
-        this.controller.abort(error);
-        process.exit(this.#failed ? EXIT_FAILURE : EXIT_OK);
-      }
-      throw error;
-    };
-    this.io.stdout.on('error', onStdoutError);
-    this.#removeSignalHandlers = () => {
-      process.off('SIGINT', onSigint);
-      this.io.stdout.off('error', onStdoutError);
-    };
+    const handlers = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => {
+      const handler = () => {
+        if (this.#onStop?.(signal)) return;
+        this.exitNow(STOP_SIGNALS[this.#stoppedBy ?? signal]);
+      };
+      process.on(signal, handler);
+      return () => process.off(signal, handler);
+    });
+    this.#removeSignalHandlers = () => handlers.forEach((remove) => remove());
+  }
+
+  /** Runs `body` with `handler` answering Ctrl+C and SIGTERM. */
+  async stoppable<T>(handler: StopHandler, body: () => Promise<T>): Promise<T> {
+    const previous = this.#onStop;
+    this.#onStop = handler;
+    try {
+      return await body();
+    } finally {
+      this.#onStop = previous;
+    }
+  }
+
+  /** Exits now, ending a partial answer with its newline. */
+  exitNow(code: number): never {
+    this.renderer.endAnswer(false);
+    this.renderer.stopSpinner();
+    process.exit(code);
   }
 
   dispose(): void {
@@ -94,12 +125,15 @@ export class CliContext {
   /** Records a failure that does not stop the command (one image of several); the exit code becomes 1. */
   fail(error: unknown, extra?: Record<string, unknown>): void {
     this.#failed = true;
+    // Already now, for an exit on a closed stdout (see program.ts).
+    process.exitCode = EXIT_FAILURE;
     this.renderer.error(error, extra);
   }
 
   /** The exit code once the command has finished. */
   get exitCode(): number {
-    return this.#interrupted ? EXIT_INTERRUPTED : this.#failed ? EXIT_FAILURE : EXIT_OK;
+    if (this.#stoppedBy !== undefined) return STOP_SIGNALS[this.#stoppedBy];
+    return this.#failed ? EXIT_FAILURE : EXIT_OK;
   }
 
   imageSource(): ImageSourceOptions {
@@ -111,8 +145,8 @@ export class CliContext {
     return new DownloadProgressView(this.renderer, { columns: () => this.io.stderr.columns });
   }
 
-  async loadModel(): Promise<LoadedModel> {
-    const { renderer, options } = this;
+  async loadModel(options: ModelOptions): Promise<LoadedModel> {
+    const { renderer } = this;
     renderer.spin(`Loading ${options.model}`);
     const resolved = await resolveModel(options.model, {
       ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
@@ -130,47 +164,55 @@ export class CliContext {
 
   /**
    * Generates one answer: streamed to stdout (or one JSON object with --json), a newline at the end,
-   * the --verbose stats line on stderr. An interrupted answer keeps what was printed.
+   * the --verbose stats line on stderr. Ctrl+C or SIGTERM stops it; what was printed stays, and the
+   * command ends with the signal's exit code (a second signal exits at once).
    */
-  async answer(loaded: LoadedModel, messages: ChatMessage[], prompt: string, defaults: { split?: boolean } = {}): Promise<GenerationResult> {
+  async answer(loaded: LoadedModel, answer: AnswerRequest): Promise<GenerationResult> {
     const { renderer } = this;
     const request: GenerateRequest = {
-      ...requestOptions(this.options, defaults),
-      messages,
+      ...requestOptions(answer.settings, answer.defaults),
+      messages: answer.messages,
       imageSource: this.imageSource(),
       signal: this.signal,
     };
+    const stop: StopHandler = (signal) => {
+      if (this.interrupted) return false;
+      this.endBecauseOf(signal);
+      this.controller.abort(new Error('interrupted'));
+      return true;
+    };
     renderer.spin('Thinking');
     renderer.beginAnswer();
-    this.#generating = true;
     try {
-      const stream = loaded.model.generate(request);
-      for await (const piece of stream) renderer.write(piece);
-      const result = await stream.result;
-      renderer.endAnswer();
-      if (renderer.json) renderer.writeJson(answerJson({ model: loaded.name, dtype: loaded.model.dtypes, prompt }, result));
-      renderer.stats(result);
-      return result;
+      return await this.stoppable(stop, async () => {
+        const stream = loaded.model.generate(request);
+        for await (const piece of stream) renderer.write(piece);
+        const result = await stream.result;
+        renderer.endAnswer();
+        if (renderer.json) renderer.writeJson(answerJson({ model: loaded.name, dtype: loaded.model.dtypes, prompt: answer.prompt }, result));
+        renderer.stats(result);
+        return result;
+      });
     } finally {
-      this.#generating = false;
       renderer.endAnswer(false);
     }
   }
 }
 
 /**
- * Runs a command body with a fresh context: Ctrl+C handling, errors reported on stderr, and
- * process.exitCode set (0, 1, 2 or 130).
+ * Runs a command body with a fresh context: Ctrl+C and SIGTERM handling, errors reported on stderr,
+ * and process.exitCode set (0, 1, 2, 130 or 143). The body may return its own exit code (chat does);
+ * a stop signal's code wins over it.
  */
-export async function runCommand(options: CommonOptions, body: (ctx: CliContext) => Promise<void>, io: CliIO = processIO()): Promise<void> {
+export async function runCommand(options: OutputOptions, body: (ctx: CliContext) => Promise<number | void>, io: CliIO = processIO()): Promise<void> {
   const ctx = new CliContext(options, io);
   ctx.installSignalHandlers();
   try {
-    await body(ctx);
-    process.exitCode = ctx.exitCode;
+    const code = await body(ctx);
+    process.exitCode = typeof code === 'number' && !ctx.interrupted ? code : ctx.exitCode;
   } catch (error) {
     ctx.renderer.endAnswer(false);
-    process.exitCode = ctx.interrupted ? EXIT_INTERRUPTED : ctx.renderer.error(error);
+    process.exitCode = ctx.interrupted ? ctx.exitCode : ctx.renderer.error(error);
   } finally {
     ctx.dispose();
   }

@@ -11,13 +11,16 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 /** Interrupted (Ctrl+C), as shells report SIGINT: 128 + 2. */
 export const EXIT_INTERRUPTED = 130;
+/** Stopped by SIGTERM (handled like Ctrl+C), as shells report it: 128 + 15. */
+export const EXIT_TERMINATED = 143;
 
 /** The exit-code table shown at the end of each command's --help. */
 export const EXIT_CODES_HELP = `Exit codes:
   0    success
   1    runtime failure (model, image or network error)
   2    usage error (bad option value, missing argument, "-" given twice)
-  130  interrupted (Ctrl+C); what was generated stays printed`;
+  130  interrupted (Ctrl+C); what was generated stays printed
+  143  terminated (SIGTERM), handled like Ctrl+C`;
 
 /** A usage error raised by the CLI itself (missing question and the like). */
 export class UsageError extends Error {

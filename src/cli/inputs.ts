@@ -1,7 +1,6 @@
 /** Command-line inputs: telling images from questions, reading a question from stdin. */
 import { stat } from 'node:fs/promises';
-import { resolveLocalPath, hasImageExtension, STDIN_SOURCE } from '../core/image/source.js';
-import { isSmolVLMError } from '../index.js';
+import { hasImageExtension, isSmolVLMError, resolveLocalPath, STDIN_SOURCE } from '../index.js';
 import { UsageError } from './errors.js';
 
 /** Most bytes of a question read from stdin. */

@@ -1,9 +1,10 @@
 /**
  * The `smolvlm` program around the commands listed in main.ts. Every command (and its subcommands)
- * gets the same error handling: usage errors exit 2, --help and --version 0.
+ * gets the same error handling: usage errors exit 2, --help and --version 0, and a closed stdout
+ * ends the run quietly.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { packageVersion } from '../index.js';
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, reportError } from './errors.js';
 import { MODEL_ENV } from './options.js';
 import { colorAllowed } from './render.js';
@@ -11,15 +12,6 @@ import { Chalk, chalkStderr } from 'chalk';
 
 /** Builds one top-level command. */
 export type CommandFactory = () => CommandUnknownOpts;
-
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export const ENVIRONMENT_HELP = `Environment:
   ${MODEL_ENV}    default model (directory, Hub repo id or alias) when --model is not given
@@ -46,8 +38,23 @@ export function buildProgram(commands: readonly CommandFactory[]): CommandUnknow
   return program;
 }
 
+/**
+ * A reader that closed the pipe (`smolvlm describe … | head -1`) wants no more output: end at once,
+ * quietly, with the exit code so far (0 unless something already failed). Installed once for the
+ * whole run and never removed: the EPIPE error event comes a tick after the write, possibly after
+ * the command that wrote has finished, and commander writes --help itself.
+ */
+export function endQuietlyWhenClosed(stream: NodeJS.WritableStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+  });
+}
+
 /** Parses and runs; returns the exit code (commands set process.exitCode themselves). */
 export async function main(commands: readonly CommandFactory[], argv: readonly string[] = process.argv): Promise<number> {
+  endQuietlyWhenClosed(process.stdout);
+  endQuietlyWhenClosed(process.stderr);
   const program = buildProgram(commands);
   try {
     await program.parseAsync([...argv]);

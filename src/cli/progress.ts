@@ -3,21 +3,11 @@
  * chat, pull). On a terminal: the spinner line becomes a bar with bytes, speed and ETA over all files to
  * download. In a pipe: a plain line per finished file (and per wait or resume). --quiet: nothing.
  */
-import type { DownloadProgress } from '../core/hub/index.js';
+import { formatBytes, type DownloadProgress } from '../index.js';
 import type { Renderer } from './render.js';
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** 1536 -> "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  let value = Math.max(0, bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value >= 100 ? Math.round(value) : value.toFixed(1)} ${UNITS[unit]}`;
-}
+/** Sizes as the command line shows them: one decimal kept, so that a progress line or a column does not change width. */
+export const formatSize = (bytes: number): string => formatBytes(bytes, { fixed: true });
 
 /** Seconds -> "42s", "3m05s", "2h07m". */
 export function formatDuration(seconds: number): string {
@@ -42,7 +32,7 @@ export function formatProgressLine(event: DownloadProgress): string | undefined 
     case 'waiting':
       return `waiting for another process downloading ${event.repo} ${event.file}`;
     case 'done':
-      return `downloaded ${event.repo} ${event.file}${counter(event)}, ${formatBytes(event.total)}`;
+      return `downloaded ${event.repo} ${event.file}${counter(event)}, ${formatSize(event.total)}`;
     default:
       return undefined;
   }
@@ -119,7 +109,7 @@ export class DownloadProgressView {
       this.#currentBase = event.resumedFrom;
       this.#currentDone = 0;
       if (event.phase === 'downloading' && event.resumedFrom > 0 && !this.#renderer.interactive) {
-        this.#renderer.note(`resuming ${event.repo} ${event.file} at ${formatBytes(event.resumedFrom)} of ${formatBytes(event.total)}`);
+        this.#renderer.note(`resuming ${event.repo} ${event.file} at ${formatSize(event.resumedFrom)} of ${formatSize(event.total)}`);
       }
     }
     if (event.phase === 'downloading') {
@@ -155,10 +145,10 @@ export class DownloadProgressView {
     const done = event.overallDownloaded;
     const percent = total > 0 ? `${String(Math.floor((done / total) * 100)).padStart(3)}%` : '';
     const rate = this.#rate.rate;
-    const speed = rate !== undefined ? `, ${formatBytes(rate)}/s` : '';
+    const speed = rate !== undefined ? `, ${formatSize(rate)}/s` : '';
     const eta = rate !== undefined && rate > 0 && total > done ? `, ETA ${formatDuration((total - done) / rate)}` : '';
     const head = `Downloading ${event.repo}`;
-    const tail = `${percent} ${formatBytes(done)} / ${formatBytes(total)}${speed}${eta}`;
+    const tail = `${percent} ${formatSize(done)} / ${formatSize(total)}${speed}${eta}`;
     const file = `${counter(event)} ${event.file}`;
     // 2 columns for the spinner glyph and its space, 1 spare so that the line never wraps
     const max = columns - 3;

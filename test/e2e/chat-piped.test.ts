@@ -150,6 +150,19 @@ describe('smolvlm chat, piped', () => {
     assert.match(run.stderr, /\/retry/);
   });
 
+  test('a refused turn prints nothing on stdout; a 3 MB line is refused by its length before it is tokenized', async () => {
+    // About 9000 tokens: tokenized, then refused by the conversation (the fixture's context is 8192).
+    const tooManyTokens = 'word '.repeat(9000);
+    const huge = 'x'.repeat(3 * 1024 * 1024);
+    const run = await chat(['-n', '4'], `${tooManyTokens}\n${huge}\n`);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(run.stdout, '');
+    const errors = run.stderr.trimEnd().split('\n');
+    assert.equal(errors.length, 2, run.stderr);
+    assert.match(errors[0]!, /^smolvlm: error: this turn needs \d+ prompt tokens/);
+    assert.match(errors[1]!, /^smolvlm: error: the message is 3145728 characters long, more than the context of 8192 tokens can hold \(messages are limited to 16 characters per token of context: 131072\)$/);
+  });
+
   test('/save then /load in a new session continues the conversation exactly', async () => {
     const json = path.join(tmp, 'saved.json');
     const md = path.join(tmp, 'saved.md');

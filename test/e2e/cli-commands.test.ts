@@ -69,7 +69,9 @@ describe('describe', () => {
     assert.equal(answer.model, model);
     assert.deepEqual(Object.keys(answer.dtype).sort(), ['decoder_model_merged', 'embed_tokens', 'vision_encoder']);
     assert.equal(answer.prompt, 'Can you describe this image?');
-    assert.equal(typeof answer.text, 'string');
+    // The object carries the answer that the plain output streams.
+    const plain = await smolvlm(['describe', red, '-n', '8']);
+    assert.equal(plain.stdout, answer.text.endsWith('\n') ? answer.text : `${answer.text}\n`);
     assert.ok(['eos', 'length', 'stop'].includes(answer.finish_reason));
     assert.equal(answer.images.length, 1);
     const image = answer.images[0];

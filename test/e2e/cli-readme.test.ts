@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
-import { writeTestImage } from '../helpers/cli.js';
+import { runCli, writeTestImage } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/shared.js';
 
 test('the README library example streams an answer', async () => {
@@ -25,8 +25,14 @@ test('the README library example streams an answer', async () => {
   writeFileSync(script, code);
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, model, image], { timeout: 60_000 });
-    assert.match(stderr, /\n\d+ tokens, [\d.]+ tokens\/s\n$/);
-    assert.equal(typeof stdout, 'string');
+    const tokens = /\n(\d+) tokens, [\d.]+ tokens\/s\n$/.exec(stderr)?.[1];
+    assert.ok(tokens, stderr);
+    // The same request through the CLI (greedy, the same prompt and token budget) gives the same answer.
+    const cli = await runCli(['describe', image, '--model', model, '--max-tokens', '200', '--json']);
+    assert.equal(cli.code, 0, cli.stderr);
+    const answer = JSON.parse(cli.stdout) as { text: string; usage: { completion_tokens: number } };
+    assert.equal(stdout, answer.text);
+    assert.equal(Number(tokens), answer.usage.completion_tokens);
   } finally {
     rmSync(script, { force: true });
   }

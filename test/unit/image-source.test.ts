@@ -9,11 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { SmolVLMError, type ErrorCode } from '../../src/core/errors.js';
+import { extractImageReferences, looksLikeImageReference } from '../../src/cli/repl/image-references.js';
 import {
   assertSingleStdinSource,
   defaultUserAgent,
-  extractImageReferences,
-  looksLikeImageReference,
   readImageSource,
   sniffImageFormat,
   type ImageFormat,

@@ -1,9 +1,9 @@
 import { Command } from '@commander-js/extra-typings';
-import { assertSingleStdinSource, STDIN_SOURCE } from '../../core/image/source.js';
+import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { isImageArgument, readStdinText } from '../inputs.js';
-import { buildMessages, withCommonOptions } from '../options.js';
+import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 
 const HELP = `
 The last argument is the question unless -q gives it; the arguments before it are images, all put
@@ -24,12 +24,16 @@ ${EXIT_CODES_HELP}
 `;
 
 export function askCommand() {
-  return withCommonOptions(
+  return withOptions(
     new Command('ask')
       .summary('ask a question about images, or without images')
       .description('Ask a question about zero, one or several images.')
       .argument('[images...]', 'images, then the question (unless -q)')
       .option('-q, --question <text>', 'the question (then every argument is an image)'),
+    modelOptions,
+    generationOptions,
+    imageOptions,
+    outputOptions(),
   )
     .addHelpText('after', HELP)
     .action((inputs, options) =>
@@ -53,8 +57,8 @@ export function askCommand() {
           if (question === '') throw new UsageError('missing question: give it after the images, with -q, or on stdin (stdin was empty)');
         }
         if (question.trim() === '') throw new UsageError('the question is empty');
-        const loaded = await ctx.loadModel();
-        await ctx.answer(loaded, buildMessages(options, images, question), question);
+        const loaded = await ctx.loadModel(options);
+        await ctx.answer(loaded, { messages: buildMessages(options, images, question), prompt: question, settings: options });
       }),
     );
 }

@@ -1,9 +1,8 @@
 import { Command } from '@commander-js/extra-typings';
-import { STDIN_SOURCE } from '../../core/image/source.js';
-import { Conversation } from '../../index.js';
-import { CliContext, processIO } from '../context.js';
-import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INTERRUPTED, UsageError } from '../errors.js';
-import { samplingOptions, withCommonOptions, type CommonOptions } from '../options.js';
+import { Conversation, STDIN_SOURCE } from '../../index.js';
+import { runCommand } from '../context.js';
+import { EXIT_CODES_HELP, UsageError } from '../errors.js';
+import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 import { History, historyFile } from '../repl/history.js';
 import { runPiped, runTerminal } from '../repl/loop.js';
 import { ChatSession, describeImage } from '../repl/session.js';
@@ -30,61 +29,39 @@ ${EXIT_CODES_HELP}
 `;
 
 export function chatCommand() {
-  return withCommonOptions(
+  return withOptions(
     new Command('chat')
       .summary('chat about images, keeping the conversation in memory')
       .description('An interactive conversation, with images or without.')
       .argument('[images...]', 'images for the first message: paths, file:// or http(s):// URLs, data: URIs'),
+    modelOptions,
+    generationOptions,
+    imageOptions,
+    outputOptions(),
   )
     .addHelpText('after', HELP)
-    .action((images, options) => runChat(images, options));
-}
-
-async function runChat(images: string[], options: CommonOptions): Promise<void> {
-  const io = processIO();
-  const ctx = new CliContext(options, io);
-  const { renderer } = ctx;
-  const interactive = io.stdin.isTTY === true;
-  const onStdoutError = (error: NodeJS.ErrnoException) => {
-    // A reader that closed the pipe wants no more answers.
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  };
-  io.stdout.on('error', onStdoutError);
-  try {
-    if (images.includes(STDIN_SOURCE)) throw new UsageError('chat reads messages from stdin, so "-" cannot be an image; pass image files or URLs');
-    const loaded = await ctx.loadModel();
-    const conversation = new Conversation(loaded.model, {
-      modelName: loaded.name,
-      ...(options.system !== undefined ? { system: options.system } : {}),
-      // An undefined setting means the default, so the options pass through as they are.
-      settings: {
-        maxTokens: options.maxTokens,
-        ...samplingOptions(options),
-        stop: options.stop,
-        split: options.split,
-        imageSize: options.imageSize,
-      },
-      imageSource: { cwd: io.cwd },
-    });
-    const session = new ChatSession(conversation, loaded, renderer, io, interactive);
-    if (images.length > 0) {
-      const attached = await conversation.attach(images);
-      session.note(`attached ${attached.map(describeImage).join(', ')} to your first message`);
-    }
-    if (interactive) {
-      session.note(`smolvlm chat with ${loaded.name}: type a message, /help for the commands, Ctrl+D to quit`);
-      const output = io.stdout.isTTY ? io.stdout : io.stderr;
-      process.exitCode = await runTerminal(session, { stdin: io.stdin, output }, new History(historyFile(io.env)));
-    } else {
-      process.exitCode = await runPiped(session, io.stdin);
-    }
-  } catch (error) {
-    renderer.endAnswer();
-    const code = renderer.error(error);
-    process.exitCode = code === EXIT_INTERRUPTED ? EXIT_INTERRUPTED : code || EXIT_FAILURE;
-  } finally {
-    renderer.stopSpinner();
-    io.stdout.off('error', onStdoutError);
-  }
+    .action((images, options) =>
+      runCommand(options, async (ctx) => {
+        if (images.includes(STDIN_SOURCE)) throw new UsageError('chat reads messages from stdin, so "-" cannot be an image; pass image files or URLs');
+        const { io } = ctx;
+        const loaded = await ctx.loadModel(options);
+        const conversation = new Conversation(loaded.model, {
+          modelName: loaded.name,
+          ...(options.system !== undefined ? { system: options.system } : {}),
+          // An undefined setting means the default, so the options pass through as they are.
+          settings: generationSettings(options),
+          imageSource: { cwd: io.cwd },
+        });
+        const interactive = io.stdin.isTTY === true;
+        const session = new ChatSession(conversation, loaded, ctx.renderer, io, interactive);
+        if (images.length > 0) {
+          const attached = await conversation.attach(images);
+          session.note(`attached ${attached.map(describeImage).join(', ')} to your first message`);
+        }
+        if (!interactive) return runPiped(session, io.stdin, ctx);
+        session.note(`smolvlm chat with ${loaded.name}: type a message, /help for the commands, Ctrl+D to quit`);
+        const output = io.stdout.isTTY ? io.stdout : io.stderr;
+        return runTerminal(session, { stdin: io.stdin, output }, new History(historyFile(io.env)), ctx);
+      }),
+    );
 }

@@ -1,9 +1,9 @@
 import { Command } from '@commander-js/extra-typings';
-import { assertSingleStdinSource, sourceLabel } from '../../core/image/source.js';
+import { assertSingleStdinSource, sourceLabel } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { isImageError } from '../inputs.js';
-import { buildMessages, withCommonOptions } from '../options.js';
+import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 import { DESCRIBE_PROMPT } from '../prompts.js';
 
 const HELP = `
@@ -23,24 +23,28 @@ ${EXIT_CODES_HELP}
 `;
 
 export function describeCommand() {
-  return withCommonOptions(
+  return withOptions(
     new Command('describe')
       .summary('describe each image on its own')
       .description('Describe images, each on its own, with the model\'s usual prompt.')
       .argument('<images...>', 'image paths, URLs, data: URIs, or - for stdin')
       .option('-p, --prompt <text>', 'what to ask about each image', DESCRIBE_PROMPT),
+    modelOptions,
+    generationOptions,
+    imageOptions,
+    outputOptions(),
   )
     .addHelpText('after', HELP)
     .action((images, options) =>
       runCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
-        const loaded = await ctx.loadModel();
+        const loaded = await ctx.loadModel(options);
         for (const image of images) {
           if (ctx.interrupted) break;
           const label = sourceLabel(image);
           if (images.length > 1) ctx.renderer.header(label);
           try {
-            await ctx.answer(loaded, buildMessages(options, [image], options.prompt), options.prompt);
+            await ctx.answer(loaded, { messages: buildMessages(options, [image], options.prompt), prompt: options.prompt, settings: options });
           } catch (error) {
             if (ctx.interrupted || !isImageError(error)) throw error;
             ctx.fail(error, { image: label });

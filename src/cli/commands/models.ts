@@ -1,9 +1,9 @@
 import { Command } from '@commander-js/extra-typings';
-import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type CachedModel, type CachedRevision } from '../../core/hub/index.js';
+import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type CachedModel, type CachedRevision } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { DEFAULT_MAX_TOKENS } from '../options.js';
-import { formatBytes } from '../progress.js';
+import { outputOptions, withOptions } from '../options.js';
+import { formatSize } from '../progress.js';
 
 const HELP = `
 Lists the models in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
@@ -65,18 +65,17 @@ function modelJson(m: CachedModel): Record<string, unknown> {
 }
 
 export function modelsCommand() {
-  return new Command('models')
-    .summary('list cached models, or the aliases of the official ones')
-    .description('List the models in the Hugging Face cache, or with --available the model aliases.')
-    .option('--available', 'list the aliases of the official SmolVLM models instead')
-    .option('--all', 'include every repo of the cache, also those without ONNX sessions')
-    .option('--json', 'one JSON object on stdout; errors as JSON on stderr')
-    .option('-v, --verbose', 'stack traces with errors')
-    .option('--quiet', 'nothing on stderr but errors')
-    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+  return withOptions(
+    new Command('models')
+      .summary('list cached models, or the aliases of the official ones')
+      .description('List the models in the Hugging Face cache, or with --available the model aliases.')
+      .option('--available', 'list the aliases of the official SmolVLM models instead')
+      .option('--all', 'include every repo of the cache, also those without ONNX sessions'),
+    outputOptions({ json: 'one JSON object on stdout; errors as JSON on stderr', verbose: 'stack traces with errors', quiet: 'nothing on stderr but errors' }),
+  )
     .addHelpText('after', HELP)
     .action((options) =>
-      runCommand({ ...options, model: DEFAULT_MODEL, maxTokens: DEFAULT_MAX_TOKENS }, async (ctx) => {
+      runCommand(options, async (ctx) => {
         const { renderer } = ctx;
         const out = (text: string) => void ctx.io.stdout.write(text);
         const cacheDir = hubCacheDir(ctx.io.env);
@@ -113,7 +112,7 @@ export function modelsCommand() {
               m.repo,
               m.alias ?? '-',
               r && r.dtypes.length > 0 ? r.dtypes.join(',') : '-',
-              formatBytes(r ? r.size : m.sizeOnDisk),
+              formatSize(r ? r.size : m.sizeOnDisk),
               r && r.refs.length > 0 ? r.refs.join(',') : '-',
               r ? r.commit.slice(0, 12) : '-',
               r ? status(r) : 'incomplete (no snapshot)',
@@ -124,8 +123,8 @@ export function modelsCommand() {
         const total = models.reduce((n, m) => n + m.sizeOnDisk, 0);
         const partial = models.reduce((n, m) => n + m.incompleteBytes, 0);
         out(
-          `${models.length} model${models.length === 1 ? '' : 's'}, ${formatBytes(total)} on disk` +
-            `${partial > 0 ? ` (and ${formatBytes(partial)} of interrupted downloads, resumed by the next pull)` : ''} in ${cacheDir}\n`,
+          `${models.length} model${models.length === 1 ? '' : 's'}, ${formatSize(total)} on disk` +
+            `${partial > 0 ? ` (and ${formatSize(partial)} of interrupted downloads, resumed by the next pull)` : ''} in ${cacheDir}\n`,
         );
       }),
     );

@@ -1,9 +1,9 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { formatRef, pullModel, type ModelSource, type SessionDtypes } from '../../core/hub/index.js';
+import { formatRef, pullModel, type ModelSource, type SessionDtypes } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { DEFAULT_MAX_TOKENS, defaultModel, dtype, MODEL_ENV } from '../options.js';
-import { formatBytes, formatDuration } from '../progress.js';
+import { defaultModel, dtype, MODEL_ENV, outputOptions, withOptions } from '../options.js';
+import { formatDuration, formatSize } from '../progress.js';
 
 const HELP = `
 Downloads the files the model needs for one dtype (the JSON files and the three ONNX sessions of
@@ -48,19 +48,20 @@ export function sourceJson(ref: string, source: ModelSource): Record<string, unk
 }
 
 export function pullCommand() {
-  return new Command('pull')
-    .summary('download a model into the Hugging Face cache')
-    .description('Download a model from the Hugging Face Hub (only the files of one dtype) into the cache.')
-    .argument('[model]', `Hub repo id (org/name[@revision]) or alias (256m, 500m, 2.2b); default $${MODEL_ENV} or the default model`)
-    .addOption(new Option('--dtype <dtype>', 'ONNX variant to download: fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4, or per session (vision=fp32,decoder=q4); default: the preferred one the repo has').argParser(dtype))
-    .option('--json', 'the resolved model as one JSON object on stdout; errors as JSON on stderr')
-    .option('-v, --verbose', 'stack traces with errors')
-    .option('--quiet', 'no progress on stderr')
-    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+  return withOptions(
+    new Command('pull')
+      .summary('download a model into the Hugging Face cache')
+      .description('Download a model from the Hugging Face Hub (only the files of one dtype) into the cache.')
+      .argument('[model]', `Hub repo id (org/name[@revision]) or alias (256m, 500m, 2.2b); default $${MODEL_ENV} or the default model`)
+      .addOption(
+        new Option('--dtype <dtype>', 'ONNX variant to download: fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4, or per session (vision=fp32,decoder=q4); default: the preferred one the repo has').argParser(dtype),
+      ),
+    outputOptions({ json: 'the resolved model as one JSON object on stdout; errors as JSON on stderr', verbose: 'stack traces with errors', quiet: 'no progress on stderr' }),
+  )
     .addHelpText('after', HELP)
     .action((model, options) => {
       const ref = model ?? defaultModel();
-      return runCommand({ ...options, model: ref, maxTokens: DEFAULT_MAX_TOKENS }, async (ctx) => {
+      return runCommand(options, async (ctx) => {
         const { renderer } = ctx;
         const progress = ctx.downloadProgress();
         renderer.spin(`Checking ${ref}`);
@@ -82,7 +83,7 @@ export function pullCommand() {
         const took = progress.summary().ms;
         const what =
           files > 0
-            ? `downloaded ${files} file${files === 1 ? '' : 's'}, ${formatBytes(bytes)}${took >= 1000 ? ` in ${formatDuration(took / 1000)}` : ''}`
+            ? `downloaded ${files} file${files === 1 ? '' : 's'}, ${formatSize(bytes)}${took >= 1000 ? ` in ${formatDuration(took / 1000)}` : ''}`
             : 'already in the cache';
         ctx.io.stdout.write(`${name}${commit}, dtype ${formatDtypes(source.dtypes)}: ${what}\n${source.dir}\n`);
       });

@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline';
-import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
-import { formatRef, hubCacheDir, removeCachedModel, type RemoveResult } from '../../core/hub/index.js';
+import { Command } from '@commander-js/extra-typings';
+import { formatRef, hubCacheDir, removeCachedModel, type RemoveResult } from '../../index.js';
 import { runCommand, type CliIO } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_INTERRUPTED, UsageError } from '../errors.js';
-import { DEFAULT_MAX_TOKENS } from '../options.js';
-import { formatBytes } from '../progress.js';
+import { nonEmpty, outputOptions, withOptions } from '../options.js';
+import { formatSize } from '../progress.js';
 
 const HELP = `
 Removes a model from the Hugging Face cache: without --revision its whole folder (every snapshot,
@@ -19,11 +19,6 @@ Examples:
 
 ${EXIT_CODES_HELP}
 `;
-
-function nonEmpty(value: string): string {
-  if (value.trim() === '') throw new InvalidArgumentError('Must not be empty.');
-  return value.trim();
-}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -57,20 +52,19 @@ function confirm(io: CliIO, question: string): Promise<'yes' | 'no' | 'interrupt
 }
 
 export function rmCommand() {
-  return new Command('rm')
-    .summary('remove a model from the Hugging Face cache')
-    .description('Remove a cached Hub model (or one revision of it) from the Hugging Face cache.')
-    .argument('<model>', 'Hub repo id (org/name[@revision]) or alias (256m, 500m, 2.2b)')
-    .option('-r, --revision <revision>', 'remove only this revision: branch, tag or commit (prefix)', nonEmpty)
-    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
-    .option('--dry-run', 'show what would be removed, remove nothing')
-    .option('--json', 'what was removed as one JSON object on stdout; errors as JSON on stderr')
-    .option('-v, --verbose', 'stack traces with errors')
-    .option('--quiet', 'nothing on stderr but errors')
-    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+  return withOptions(
+    new Command('rm')
+      .summary('remove a model from the Hugging Face cache')
+      .description('Remove a cached Hub model (or one revision of it) from the Hugging Face cache.')
+      .argument('<model>', 'Hub repo id (org/name[@revision]) or alias (256m, 500m, 2.2b)')
+      .option('-r, --revision <revision>', 'remove only this revision: branch, tag or commit (prefix)', (value) => nonEmpty(value).trim())
+      .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+      .option('--dry-run', 'show what would be removed, remove nothing'),
+    outputOptions({ json: 'what was removed as one JSON object on stdout; errors as JSON on stderr', verbose: 'stack traces with errors', quiet: 'nothing on stderr but errors' }),
+  )
     .addHelpText('after', HELP)
     .action((model, options) =>
-      runCommand({ ...options, model, maxTokens: DEFAULT_MAX_TOKENS }, async (ctx) => {
+      runCommand(options, async (ctx) => {
         const { renderer, io } = ctx;
         const inRef = model.includes('@') ? model.slice(model.indexOf('@') + 1) : undefined;
         if (inRef !== undefined && options.revision !== undefined && inRef !== options.revision) {
@@ -82,15 +76,15 @@ export function rmCommand() {
         const plan = await remove(true);
         if (options.dryRun) {
           if (renderer.json) renderer.writeJson(resultJson(plan));
-          else io.stdout.write(`Would remove ${describeRemoval(plan, revision)}; would free ${formatBytes(plan.freedBytes)}\n`);
+          else io.stdout.write(`Would remove ${describeRemoval(plan, revision)}; would free ${formatSize(plan.freedBytes)}\n`);
           return;
         }
         if (!options.yes) {
           if (io.stdin.isTTY !== true) {
             throw new UsageError(`refusing to remove ${plan.repo} without confirmation: stdin is not a terminal; pass --yes (or --dry-run to see what would go)`);
           }
-          const answer = await confirm(io, `Remove ${describeRemoval(plan, revision)}, ${formatBytes(plan.freedBytes)}? [y/N] `);
-          if (answer === 'interrupted') process.exit(EXIT_INTERRUPTED);
+          const answer = await confirm(io, `Remove ${describeRemoval(plan, revision)}, ${formatSize(plan.freedBytes)}? [y/N] `);
+          if (answer === 'interrupted') ctx.exitNow(EXIT_INTERRUPTED);
           if (answer === 'no') {
             renderer.note('Nothing removed.');
             return;
@@ -98,7 +92,7 @@ export function rmCommand() {
         }
         const done = await remove(false);
         if (renderer.json) renderer.writeJson(resultJson(done));
-        else io.stdout.write(`Removed ${describeRemoval(done, revision)}; freed ${formatBytes(done.freedBytes)}\n`);
+        else io.stdout.write(`Removed ${describeRemoval(done, revision)}; freed ${formatSize(done.freedBytes)}\n`);
       }),
     );
 }

@@ -1,8 +1,8 @@
 import { Command } from '@commander-js/extra-typings';
-import { assertSingleStdinSource } from '../../core/image/source.js';
+import { assertSingleStdinSource } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { buildMessages, withCommonOptions } from '../options.js';
+import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 import { storyPrompt } from '../prompts.js';
 
 const HELP = `
@@ -19,20 +19,25 @@ ${EXIT_CODES_HELP}
 `;
 
 export function storyCommand() {
-  return withCommonOptions(
+  return withOptions(
     new Command('story')
       .summary('tell one story that connects the images')
       .description('Write one story over all images, in order.')
       .argument('<images...>', 'image paths, URLs, data: URIs, or - for stdin')
       .option('-p, --prompt <text>', 'what to ask instead of a story'),
+    modelOptions,
+    generationOptions,
+    imageOptions,
+    outputOptions(),
   )
     .addHelpText('after', HELP)
     .action((images, options) =>
       runCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
         const prompt = options.prompt ?? storyPrompt(images.length);
-        const loaded = await ctx.loadModel();
-        await ctx.answer(loaded, buildMessages(options, images, prompt), prompt, { split: images.length > 1 ? false : undefined });
+        const loaded = await ctx.loadModel(options);
+        const defaults = { split: images.length > 1 ? false : undefined };
+        await ctx.answer(loaded, { messages: buildMessages(options, images, prompt), prompt, settings: options, defaults });
       }),
     );
 }

@@ -1,8 +1,16 @@
-/** The REPL's slash commands. */
+/** The REPL's slash commands: the table, with each command's body. */
+import path from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolveLocalPath, SmolVLMError } from '../../index.js';
 import { UsageError } from '../errors.js';
+import { formatStats } from '../render.js';
+import { extractImageReferences, unquoteToken } from './image-references.js';
 import { editDistance } from './input.js';
-import type { ChatSession, LineOutcome } from './session.js';
+import { describeImage, type ChatSession } from './session.js';
 import { formatSetting, parseSet, SETTINGS } from './settings.js';
+
+/** What a command asks of the loop: 'exit' ends the session. */
+export type CommandOutcome = 'exit' | undefined;
 
 export interface ReplCommand {
   name: string;
@@ -10,7 +18,7 @@ export interface ReplCommand {
   /** How /help shows it. */
   usage: string;
   help: string;
-  run: (session: ChatSession, args: string) => Promise<LineOutcome> | LineOutcome;
+  run: (session: ChatSession, args: string) => Promise<CommandOutcome | void> | CommandOutcome | void;
 }
 
 function noArgs(name: string, args: string): void {
@@ -18,23 +26,14 @@ function noArgs(name: string, args: string): void {
 }
 
 export const COMMANDS: readonly ReplCommand[] = [
-  {
-    name: 'image',
-    usage: '/image <path|url>',
-    help: 'attach an image to the next message',
-    run: async (s, args) => {
-      await s.imageCommand(args);
-      return undefined;
-    },
-  },
+  { name: 'image', usage: '/image <path|url>', help: 'attach an image to the next message', run: imageCommand },
   {
     name: 'images',
     usage: '/images',
     help: 'list the images attached so far, with their tiles and tokens',
     run: (s, args) => {
       noArgs('images', args);
-      s.imagesCommand();
-      return undefined;
+      s.info(imagesListing(s));
     },
   },
   {
@@ -45,42 +44,14 @@ export const COMMANDS: readonly ReplCommand[] = [
       noArgs('clear', args);
       s.conversation.clear();
       s.note('conversation cleared');
-      return undefined;
     },
   },
-  {
-    name: 'system',
-    usage: '/system <text>',
-    help: 'set the system message (/system off removes it, /system alone shows it)',
-    run: (s, args) => {
-      if (args === '') {
-        s.info(s.conversation.system === undefined ? 'no system message' : `system: ${s.conversation.system}`);
-      } else if (args.toLowerCase() === 'off') {
-        s.conversation.setSystem(undefined);
-        s.note('system message removed');
-      } else {
-        s.conversation.setSystem(args);
-        s.note('system message set');
-      }
-      return undefined;
-    },
-  },
+  { name: 'system', usage: '/system <text>', help: 'set the system message (/system off removes it, /system alone shows it)', run: systemCommand },
   {
     name: 'set',
     usage: '/set <param> <value>',
     help: `change a setting: ${SETTINGS.map((p) => p.name).join(', ')} ("default" resets)`,
-    run: (s, args) => {
-      if (args === '') {
-        s.info(settingsLines(s).join('\n'));
-        return undefined;
-      }
-      const { spec, change } = parseSet(args);
-      s.conversation.updateSettings(change);
-      const imageSetting = spec.key === 'split' || spec.key === 'imageSize';
-      const applies = imageSetting && s.conversation.images().length > 0 ? ' (every image of the conversation is re-tiled on the next turn)' : '';
-      s.note(`${spec.name} = ${formatSetting(spec, s.conversation.settings, s.loaded.model)}${applies}`);
-      return undefined;
-    },
+    run: setCommand,
   },
   {
     name: 'show',
@@ -88,19 +59,7 @@ export const COMMANDS: readonly ReplCommand[] = [
     help: 'show the model, its dtypes and the settings',
     run: (s, args) => {
       noArgs('show', args);
-      const { model, name } = s.loaded;
-      const dtypes = Object.entries(model.dtypes)
-        .map(([session, dtype]) => `${session}=${dtype}`)
-        .join(', ');
-      const lines = [
-        `model    ${name}`,
-        `dtype    ${dtypes}`,
-        `context  ${s.conversation.contextLimit} tokens`,
-        `system   ${s.conversation.system ?? '(none)'}`,
-        ...settingsLines(s),
-      ];
-      s.info(lines.join('\n'));
-      return undefined;
+      s.info(showLines(s).join('\n'));
     },
   },
   {
@@ -109,8 +68,7 @@ export const COMMANDS: readonly ReplCommand[] = [
     help: 'timings of the last answer, context used / limit',
     run: (s, args) => {
       noArgs('stats', args);
-      s.statsCommand();
-      return undefined;
+      s.info(statsLines(s).join('\n'));
     },
   },
   {
@@ -120,53 +78,13 @@ export const COMMANDS: readonly ReplCommand[] = [
     run: async (s, args) => {
       noArgs('retry', args);
       await s.turn('retry');
-      return undefined;
     },
   },
-  {
-    name: 'save',
-    usage: '/save <file.md|file.json>',
-    help: 'write the conversation as Markdown or as a JSON transcript',
-    run: async (s, args) => {
-      await s.saveCommand(args);
-      return undefined;
-    },
-  },
-  {
-    name: 'load',
-    usage: '/load <file.json>',
-    help: 'restore a JSON transcript (messages, images, settings)',
-    run: async (s, args) => {
-      await s.loadCommand(args);
-      return undefined;
-    },
-  },
-  {
-    name: 'help',
-    aliases: ['?'],
-    usage: '/help',
-    help: 'this list',
-    run: (s) => {
-      s.helpCommand();
-      return undefined;
-    },
-  },
-  {
-    name: 'exit',
-    aliases: ['quit', 'bye'],
-    usage: '/exit',
-    help: 'quit (also Ctrl+D)',
-    run: () => 'exit',
-  },
+  { name: 'save', usage: '/save <file.md|file.json>', help: 'write the conversation as Markdown or as a JSON transcript', run: saveCommand },
+  { name: 'load', usage: '/load <file.json>', help: 'restore a JSON transcript (messages, images, settings)', run: loadCommand },
+  { name: 'help', aliases: ['?'], usage: '/help', help: 'this list', run: (s) => s.info(helpLines().join('\n')) },
+  { name: 'exit', aliases: ['quit', 'bye'], usage: '/exit', help: 'quit (also Ctrl+D)', run: () => 'exit' },
 ];
-
-function settingsLines(s: ChatSession): string[] {
-  const width = Math.max(...SETTINGS.map((p) => p.name.length));
-  const settings = s.conversation.settings;
-  const lines = SETTINGS.map((p) => `  ${p.name.padEnd(width)}  ${formatSetting(p, settings, s.loaded.model)}`);
-  if (settings.stop?.length) lines.push(`  ${'stop'.padEnd(width)}  ${settings.stop.map((t) => JSON.stringify(t)).join(', ')}`);
-  return ['settings', ...lines];
-}
 
 export function findCommand(name: string): ReplCommand | undefined {
   return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
@@ -186,4 +104,158 @@ export function suggestCommand(name: string): string | undefined {
     }
   }
   return bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** Runs `/name args`: an unknown name gets a hint, a failing command reports its error; neither ends the session. */
+export async function runReplCommand(session: ChatSession, name: string, args: string): Promise<CommandOutcome> {
+  const command = findCommand(name);
+  if (!command) {
+    const suggestion = suggestCommand(name);
+    session.renderer.warn(`unknown command /${name}${suggestion ? ` (did you mean /${suggestion}?)` : ''}; type /help for the commands`);
+    return undefined;
+  }
+  try {
+    return (await command.run(session, args)) ?? undefined;
+  } catch (error) {
+    session.report(error);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command bodies
+
+async function imageCommand(s: ChatSession, args: string): Promise<void> {
+  if (args === '') throw new UsageError('usage: /image <path|url>');
+  const whole = unquoteToken(args);
+  if (/^(https?:|data:|file:)/i.test(whole)) return s.attach([whole]);
+  const found = await extractImageReferences(args, s.io.cwd);
+  for (const missing of found.missing) s.renderer.error(new SmolVLMError('IMAGE_NOT_FOUND', `no such image: ${missing}`));
+  if (found.images.length > 0 && found.text === '') return s.attach(found.images);
+  if (found.missing.length > 0) return;
+  // Not an image file name: let the reader say what is wrong with it (missing, a directory, not an image).
+  return s.attach([whole]);
+}
+
+function imagesListing(s: ChatSession): string {
+  const listing = s.conversation.images();
+  if (listing.length === 0) return 'no images yet: name image files in a message, drag them in, or use /image <path|url>';
+  const lines = listing.map(({ image, message }, i) => {
+    const where = message === undefined ? 'next message' : `message ${message + 1}`;
+    return `${i + 1}. ${describeImage(image)} [${where}]`;
+  });
+  const tokens = listing.reduce((n, { image }) => n + image.prepared.tokens, 0);
+  const tiles = listing.reduce((n, { image }) => n + image.prepared.tileCount, 0);
+  lines.push(`total: ${listing.length} image${listing.length === 1 ? '' : 's'}, ${tiles} tile${tiles === 1 ? '' : 's'}, ${tokens} tokens`);
+  return lines.join('\n');
+}
+
+function systemCommand(s: ChatSession, args: string): void {
+  if (args === '') {
+    s.info(s.conversation.system === undefined ? 'no system message' : `system: ${s.conversation.system}`);
+  } else if (args.toLowerCase() === 'off') {
+    s.conversation.setSystem(undefined);
+    s.note('system message removed');
+  } else {
+    s.conversation.setSystem(args);
+    s.note('system message set');
+  }
+}
+
+function setCommand(s: ChatSession, args: string): void {
+  if (args === '') {
+    s.info(settingsLines(s).join('\n'));
+    return;
+  }
+  const { spec, change } = parseSet(args);
+  s.conversation.updateSettings(change);
+  const imageSetting = spec.key === 'split' || spec.key === 'imageSize';
+  const applies = imageSetting && s.conversation.images().length > 0 ? ' (every image of the conversation is re-tiled on the next turn)' : '';
+  s.note(`${spec.name} = ${formatSetting(spec, s.conversation.settings, s.loaded.model)}${applies}`);
+}
+
+function settingsLines(s: ChatSession): string[] {
+  const width = Math.max(...SETTINGS.map((p) => p.name.length));
+  const settings = s.conversation.settings;
+  const lines = SETTINGS.map((p) => `  ${p.name.padEnd(width)}  ${formatSetting(p, settings, s.loaded.model)}`);
+  if (settings.stop?.length) lines.push(`  ${'stop'.padEnd(width)}  ${settings.stop.map((t) => JSON.stringify(t)).join(', ')}`);
+  return ['settings', ...lines];
+}
+
+function showLines(s: ChatSession): string[] {
+  const { model, name } = s.loaded;
+  const dtypes = Object.entries(model.dtypes)
+    .map(([session, dtype]) => `${session}=${dtype}`)
+    .join(', ');
+  return [
+    `model    ${name}`,
+    `dtype    ${dtypes}`,
+    `context  ${s.conversation.contextLimit} tokens`,
+    `system   ${s.conversation.system ?? '(none)'}`,
+    ...settingsLines(s),
+  ];
+}
+
+function statsLines(s: ChatSession): string[] {
+  const last = s.conversation.lastResult;
+  const context = s.conversation.contextUsage();
+  const lines: string[] = [];
+  if (last) {
+    const { usage } = last;
+    lines.push(
+      `last turn: ${usage.promptTokens} prompt tokens (${usage.cachedTokens} from the cache, ${usage.promptTokens - usage.cachedTokens} prefilled), ${usage.completionTokens} generated`,
+    );
+    lines.push(`  ${formatStats(last)}`);
+  } else {
+    lines.push('no answer yet');
+  }
+  lines.push(`context: ${context.used} / ${context.limit} tokens used, ${context.remaining} left`);
+  return lines;
+}
+
+async function saveCommand(s: ChatSession, args: string): Promise<void> {
+  if (args === '') throw new UsageError('usage: /save <file.md|file.json>');
+  const file = resolveLocalPath(unquoteToken(args), { cwd: s.io.cwd });
+  const ext = path.extname(file).toLowerCase();
+  let text: string;
+  if (ext === '.json') text = `${JSON.stringify(s.conversation.toJSON(), null, 2)}\n`;
+  else if (ext === '.md' || ext === '.markdown') text = s.conversation.toMarkdown({ title: 'smolvlm chat' });
+  else throw new UsageError(`/save writes Markdown (.md) or JSON (.json), not "${ext || path.basename(file)}"`);
+  try {
+    await writeFile(file, text);
+  } catch (error) {
+    throw new SmolVLMError('USAGE', `cannot write ${args}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  s.note(`saved ${s.conversation.messages.length} messages to ${args}`);
+}
+
+async function loadCommand(s: ChatSession, args: string): Promise<void> {
+  if (args === '') throw new UsageError('usage: /load <file.json>');
+  const file = resolveLocalPath(unquoteToken(args), { cwd: s.io.cwd });
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new SmolVLMError('USAGE', `${args} is not a JSON transcript (${error.message})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new SmolVLMError('USAGE', code === 'ENOENT' ? `no such file: ${args}` : `cannot read ${args}: ${code ?? (error as Error).message}`);
+  }
+  const report = await s.interruptible((signal) => s.conversation.restore(data, { baseDir: path.dirname(file), signal }));
+  for (const missing of report.missing) {
+    s.renderer.warn(`image ${missing.source} of message ${missing.message + 1} was not re-attached: ${missing.reason}`);
+  }
+  s.note(`loaded ${report.messages} messages and ${report.images} image${report.images === 1 ? '' : 's'} from ${args}`);
+}
+
+function helpLines(): string[] {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return [
+    'Type a message and press Enter. Image files named in a message (paths, quoted or with "\\ ",',
+    '~, file://, or dragged into the terminal) are attached to it.',
+    '"""  starts a multi-line message; end it with a line ending in """.',
+    '',
+    ...COMMANDS.map((c) => `${c.usage.padEnd(width)}  ${c.help}`),
+    '',
+    'Ctrl+C stops an answer (what was generated is kept). Ctrl+D or /exit quits.',
+  ];
 }

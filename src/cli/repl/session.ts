@@ -1,16 +1,15 @@
 /**
- * One chat session, whatever the input: lines become messages (with the image files they name) or
- * commands; answers stream to stdout. The terminal and piped loops feed it lines and Ctrl+C.
+ * One chat session, whatever the input: messages (with the image files they name) become turns whose
+ * answers stream to stdout; command output and notes go where the session's mode says. The loops
+ * (loop.ts) feed it lines through lines.ts; the slash commands (commands.ts) act on it.
  */
 import path from 'node:path';
-import { readFile, writeFile } from 'node:fs/promises';
-import { extractImageReferences, resolveLocalPath, unquoteToken } from '../../core/image/references.js';
 import { isSmolVLMError, SmolVLMError, type Conversation, type ConversationImage, type TurnResult } from '../../index.js';
 import type { LoadedModel } from '../context.js';
 import { UsageError } from '../errors.js';
-import { answerJson, formatStats, type Renderer } from '../render.js';
-import { COMMANDS, findCommand, suggestCommand } from './commands.js';
-import { MessageAssembler, parseCommandLine } from './input.js';
+import { answerJson, type Renderer } from '../render.js';
+import { extractImageReferences } from './image-references.js';
+import { MessageAssembler } from './input.js';
 
 export interface SessionIO {
   stdout: NodeJS.WritableStream;
@@ -18,7 +17,13 @@ export interface SessionIO {
   cwd: string;
 }
 
-export type LineOutcome = 'exit' | undefined;
+/**
+ * A message longer than this many characters per token of context is refused before it is
+ * tokenized (tokenizing megabytes takes seconds and gigabytes only to be refused). Text averages
+ * about 4 characters per token; only long runs of one symbol pack more (SmolVLM's longest token is
+ * 81 characters), so no message that could fit is refused in practice.
+ */
+export const MAX_CHARACTERS_PER_TOKEN = 16;
 
 export class ChatSession {
   readonly assembler = new MessageAssembler();
@@ -35,11 +40,6 @@ export class ChatSession {
     readonly interactive: boolean,
   ) {}
 
-  /** True while something can be stopped with Ctrl+C. */
-  get busy(): boolean {
-    return this.#controller !== undefined;
-  }
-
   /** Ctrl+C: stops the running answer (or image read); false when nothing was running. */
   interrupt(): boolean {
     if (!this.#controller) return false;
@@ -47,45 +47,29 @@ export class ChatSession {
     return true;
   }
 
-  /** Handles one typed line. */
-  async handleLine(line: string): Promise<LineOutcome> {
-    if (this.assembler.open || MessageAssembler.opens(line)) {
-      const message = this.assembler.push(line);
-      if (message !== undefined) await this.sendMessage(message);
-      return undefined;
-    }
-    const command = parseCommandLine(line);
-    if (command) return this.runCommand(command.name, command.args);
-    if (line.trim() === '') return undefined;
-    await this.sendMessage(line);
-    return undefined;
-  }
-
-  /** At the end of input: an unterminated `"""` block is sent as it is. */
-  async finish(): Promise<void> {
-    const rest = this.assembler.flush();
-    if (rest === undefined) return;
-    this.renderer.warn('the input ended inside a """ block; sending it as it is');
-    if (rest.trim() !== '') await this.sendMessage(rest);
-  }
-
-  async runCommand(name: string, args: string): Promise<LineOutcome> {
-    const command = findCommand(name);
-    if (!command) {
-      const suggestion = suggestCommand(name);
-      this.renderer.warn(`unknown command /${name}${suggestion ? ` (did you mean /${suggestion}?)` : ''}; type /help for the commands`);
-      return undefined;
-    }
+  /** Runs `task` with a signal that interrupt() aborts. */
+  async interruptible<T>(task: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.#controller = new AbortController();
     try {
-      return await command.run(this, args);
-    } catch (error) {
-      this.report(error);
-      return undefined;
+      return await task(this.#controller.signal);
+    } finally {
+      this.#controller = undefined;
     }
   }
 
   /** A message: image files it names are attached (missing ones reported), the rest is the text. */
   async sendMessage(message: string): Promise<void> {
+    const limit = this.conversation.contextLimit * MAX_CHARACTERS_PER_TOKEN;
+    if (message.length > limit) {
+      this.report(
+        new SmolVLMError(
+          'CONTEXT_OVERFLOW',
+          `the message is ${message.length} characters long, more than the context of ${this.conversation.contextLimit} tokens can hold ` +
+            `(messages are limited to ${MAX_CHARACTERS_PER_TOKEN} characters per token of context: ${limit})`,
+        ),
+      );
+      return;
+    }
     const lines: string[] = [];
     const images: string[] = [];
     for (const line of message.split('\n')) {
@@ -104,158 +88,60 @@ export class ChatSession {
 
   /** Reads and tiles images for the next message. */
   async attach(sources: string[]): Promise<void> {
-    const signal = this.#begin();
     try {
-      const attached = await this.conversation.attach(sources, signal);
+      const attached = await this.interruptible((signal) => this.conversation.attach(sources, signal));
       this.note(`attached ${attached.map(describeImage).join(', ')} to your next message`);
     } catch (error) {
       this.report(error);
-    } finally {
-      this.#end();
     }
   }
 
   /** Generates an answer to a new message or again to the last one (/retry), streaming it. */
   async turn(kind: 'ask' | 'retry', message: { text: string; images: string[] } = { text: '', images: [] }): Promise<TurnResult | undefined> {
-    const { renderer, conversation } = this;
-    const signal = this.#begin();
-    const options = { signal, onNotice: (notice: { message: string }) => renderer.warn(notice.message) };
+    const { renderer } = this;
     renderer.spin('Thinking');
     renderer.beginAnswer();
     try {
-      const stream = kind === 'ask' ? conversation.ask(message.text, message.images, options) : conversation.retry(options);
-      let started = false;
-      for await (let piece of stream) {
-        // The stored answer is trimmed; show it the same way.
-        if (!started) {
-          piece = piece.trimStart();
-          if (piece === '') continue;
-          started = true;
-        }
-        renderer.write(piece);
-      }
-      const result = await stream.result;
+      const result = await this.interruptible((signal) => this.#stream(kind, message, signal));
       renderer.endAnswer();
-      if (result.finishReason === 'aborted') this.note('(stopped; the partial answer is kept, /retry regenerates it)');
-      else if (result.finishReason === 'context') renderer.warn('the answer reached the end of the context; /clear or /save and start again');
-      if (renderer.json) {
-        const prompt = kind === 'ask' ? message.text : [...conversation.messages].reverse().find((m) => m.role === 'user')?.text ?? '';
-        renderer.writeJson({ ...answerJson({ model: this.loaded.name, dtype: this.loaded.model.dtypes, prompt }, result), cached_tokens: result.usage.cachedTokens });
-      }
-      renderer.stats(result);
+      this.#afterAnswer(kind, message, result);
       return result;
     } catch (error) {
-      renderer.endAnswer();
+      // A refused turn printed nothing: no empty line on stdout.
+      renderer.endAnswer(false);
       if (isSmolVLMError(error) && error.code === 'ABORTED') this.note('(stopped)');
       else this.report(error);
       return undefined;
-    } finally {
-      this.#end();
     }
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Command bodies (see commands.ts for the table)
-
-  async imageCommand(args: string): Promise<void> {
-    if (args === '') throw new UsageError('usage: /image <path|url>');
-    const whole = unquoteToken(args);
-    if (/^(https?:|data:|file:)/i.test(whole)) return this.attach([whole]);
-    const found = await extractImageReferences(args, this.io.cwd);
-    for (const missing of found.missing) this.renderer.error(new SmolVLMError('IMAGE_NOT_FOUND', `no such image: ${missing}`));
-    if (found.images.length > 0 && found.text === '') return this.attach(found.images);
-    if (found.missing.length > 0) return;
-    // Not an image file name: let the reader say what is wrong with it (missing, a directory, not an image).
-    return this.attach([whole]);
-  }
-
-  imagesCommand(): void {
-    const listing = this.conversation.images();
-    if (listing.length === 0) {
-      this.info('no images yet: name image files in a message, drag them in, or use /image <path|url>');
-      return;
-    }
-    const lines = listing.map(({ image, message }, i) => {
-      const where = message === undefined ? 'next message' : `message ${message + 1}`;
-      return `${i + 1}. ${describeImage(image)} [${where}]`;
-    });
-    const tokens = listing.reduce((n, { image }) => n + image.prepared.tokens, 0);
-    const tiles = listing.reduce((n, { image }) => n + image.prepared.tileCount, 0);
-    lines.push(`total: ${listing.length} image${listing.length === 1 ? '' : 's'}, ${tiles} tile${tiles === 1 ? '' : 's'}, ${tokens} tokens`);
-    this.info(lines.join('\n'));
-  }
-
-  statsCommand(): void {
-    const last = this.conversation.lastResult;
-    const context = this.conversation.contextUsage();
-    const lines: string[] = [];
-    if (last) {
-      const { usage } = last;
-      lines.push(
-        `last turn: ${usage.promptTokens} prompt tokens (${usage.cachedTokens} from the cache, ${usage.promptTokens - usage.cachedTokens} prefilled), ${usage.completionTokens} generated`,
-      );
-      lines.push(`  ${formatStats(last)}`);
-    } else {
-      lines.push('no answer yet');
-    }
-    lines.push(`context: ${context.used} / ${context.limit} tokens used, ${context.remaining} left`);
-    this.info(lines.join('\n'));
-  }
-
-  async saveCommand(args: string): Promise<void> {
-    if (args === '') throw new UsageError('usage: /save <file.md|file.json>');
-    const file = resolveLocalPath(unquoteToken(args), { cwd: this.io.cwd });
-    const ext = path.extname(file).toLowerCase();
-    let text: string;
-    if (ext === '.json') text = `${JSON.stringify(this.conversation.toJSON(), null, 2)}\n`;
-    else if (ext === '.md' || ext === '.markdown') text = this.conversation.toMarkdown({ title: 'smolvlm chat' });
-    else throw new UsageError(`/save writes Markdown (.md) or JSON (.json), not "${ext || path.basename(file)}"`);
-    try {
-      await writeFile(file, text);
-    } catch (error) {
-      throw new SmolVLMError('USAGE', `cannot write ${args}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    this.note(`saved ${this.conversation.messages.length} messages to ${args}`);
-  }
-
-  async loadCommand(args: string): Promise<void> {
-    if (args === '') throw new UsageError('usage: /load <file.json>');
-    const file = resolveLocalPath(unquoteToken(args), { cwd: this.io.cwd });
-    let data: unknown;
-    try {
-      data = JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      if (error instanceof SyntaxError) throw new SmolVLMError('USAGE', `${args} is not a JSON transcript (${error.message})`);
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new SmolVLMError('USAGE', code === 'ENOENT' ? `no such file: ${args}` : `cannot read ${args}: ${code ?? (error as Error).message}`);
-    }
-    const signal = this.#begin();
-    try {
-      const report = await this.conversation.restore(data, { baseDir: path.dirname(file), signal });
-      for (const missing of report.missing) {
-        this.renderer.warn(`image ${missing.source} of message ${missing.message + 1} was not re-attached: ${missing.reason}`);
+  /** Streams the answer's pieces to stdout, trimmed at the start as the stored answer is. */
+  async #stream(kind: 'ask' | 'retry', message: { text: string; images: string[] }, signal: AbortSignal): Promise<TurnResult> {
+    const { renderer, conversation } = this;
+    const options = { signal, onNotice: (notice: { message: string }) => renderer.warn(notice.message) };
+    const stream = kind === 'ask' ? conversation.ask(message.text, message.images, options) : conversation.retry(options);
+    let started = false;
+    for await (let piece of stream) {
+      if (!started) {
+        piece = piece.trimStart();
+        if (piece === '') continue;
+        started = true;
       }
-      this.note(`loaded ${report.messages} messages and ${report.images} image${report.images === 1 ? '' : 's'} from ${args}`);
-    } finally {
-      this.#end();
+      renderer.write(piece);
     }
+    return stream.result;
   }
 
-  helpCommand(): void {
-    const width = Math.max(...COMMANDS.map((c) => c.usage.length));
-    const lines = [
-      'Type a message and press Enter. Image files named in a message (paths, quoted or with "\\ ",',
-      '~, file://, or dragged into the terminal) are attached to it.',
-      '"""  starts a multi-line message; end it with a line ending in """.',
-      '',
-      ...COMMANDS.map((c) => `${c.usage.padEnd(width)}  ${c.help}`),
-      '',
-      'Ctrl+C stops an answer (what was generated is kept). Ctrl+D or /exit quits.',
-    ];
-    this.info(lines.join('\n'));
+  #afterAnswer(kind: 'ask' | 'retry', message: { text: string }, result: TurnResult): void {
+    const { renderer, conversation } = this;
+    if (result.finishReason === 'aborted') this.note('(stopped; the partial answer is kept, /retry regenerates it)');
+    else if (result.finishReason === 'context') renderer.warn('the answer reached the end of the context; /clear or /save and start again');
+    if (renderer.json) {
+      const prompt = kind === 'ask' ? message.text : [...conversation.messages].reverse().find((m) => m.role === 'user')?.text ?? '';
+      renderer.writeJson({ ...answerJson({ model: this.loaded.name, dtype: this.loaded.model.dtypes, prompt }, result), cached_tokens: result.usage.cachedTokens });
+    }
+    renderer.stats(result);
   }
-
-  // -------------------------------------------------------------------------------------------
 
   /** Output the user asked for (command results): stdout on a terminal, stderr in a pipe (stdout keeps the answers only). */
   info(text: string): void {
@@ -271,18 +157,10 @@ export class ChatSession {
     stream.write(`${this.interactive ? this.renderer.out.dim(text) : text}\n`);
   }
 
+  /** Reports an error; a runtime one (not a usage slip) makes the piped session exit 1 at the end. */
   report(error: unknown): void {
     this.renderer.error(error);
     if (!(error instanceof UsageError) && !(isSmolVLMError(error) && error.code === 'USAGE')) this.failed = true;
-  }
-
-  #begin(): AbortSignal {
-    this.#controller = new AbortController();
-    return this.#controller.signal;
-  }
-
-  #end(): void {
-    this.#controller = undefined;
   }
 }
 

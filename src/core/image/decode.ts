@@ -58,7 +58,7 @@ function highBytes(src: Uint16Array): Uint8Array {
 export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {}): Promise<RawImage> {
   const name = describe(options.label);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (bytes.length === 0) throw new SmolVLMError('IMAGE_INVALID', `Cannot read ${name}: it is empty (0 bytes)`);
+  if (bytes.length === 0) throw new SmolVLMError('IMAGE_INVALID', `cannot read ${name}: it is empty (0 bytes)`);
 
   const base: SharpOptions = {
     failOn: 'error',
@@ -71,12 +71,12 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
   try {
     meta = await sharp(bytes, { ...base, limitInputPixels: false }).metadata();
   } catch (error) {
-    throw new SmolVLMError('IMAGE_INVALID', `Cannot read ${name}: not a supported image (${reason(error)})`, { cause: error });
+    throw new SmolVLMError('IMAGE_INVALID', `cannot read ${name}: not a supported image (${reason(error)})`, { cause: error });
   }
   const width = meta.width;
   const height = meta.height;
   if (!width || !height) {
-    throw new SmolVLMError('IMAGE_INVALID', `Cannot read ${name}: its dimensions are unknown`);
+    throw new SmolVLMError('IMAGE_INVALID', `cannot read ${name}: its dimensions are unknown`);
   }
   if (width * height > maxPixels) {
     throw new SmolVLMError(
@@ -119,6 +119,6 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
     if (/pixel limit/i.test(why)) {
       throw new SmolVLMError('IMAGE_TOO_LARGE', `Refusing ${name}: ${why} (${(maxPixels / 1e6).toFixed(1)} megapixels)`, { cause: error });
     }
-    throw new SmolVLMError('IMAGE_INVALID', `Cannot decode ${name}: the data is corrupt or truncated (${why})`, { cause: error });
+    throw new SmolVLMError('IMAGE_INVALID', `cannot decode ${name}: the data is corrupt or truncated (${why})`, { cause: error });
   }
 }

@@ -8,20 +8,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { cancelledError, SmolVLMError } from '../errors.js';
+import { formatBytes } from '../format.js';
+import { packageVersion } from '../version.js';
 import { describeNonImage, sniffImageFormat, supportedFormatList, type ImageFormat } from './sniff.js';
 import { resolveLocalPath, isFileUrl } from './references.js';
 
 export { sniffImageFormat, describeNonImage, IMAGE_FORMAT_NAMES, type ImageFormat } from './sniff.js';
-export {
-  IMAGE_EXTENSIONS,
-  expandHome,
-  extractImageReferences,
-  hasImageExtension,
-  looksLikeImageReference,
-  resolveLocalPath,
-  type ExtractedImageReferences,
-  type PathResolveOptions,
-} from './references.js';
+export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, resolveLocalPath, type PathResolveOptions } from './references.js';
 
 export const DEFAULT_IMAGE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_IMAGE_BYTES = 50 * 1024 * 1024;
@@ -59,12 +52,6 @@ export interface LoadedImageBytes {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1).replace(/\.0$/, '')} KiB`;
-  return `${(n / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MiB`;
-}
 
 function formatMs(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
@@ -286,22 +273,9 @@ async function readLocalFile(given: string, options: ImageSourceOptions, maxByte
 // ---------------------------------------------------------------------------------------------
 // http(s)
 
-let versionPromise: Promise<string> | undefined;
-
-/** The package version, read once from package.json (three levels up from src/ or dist/ core/image/). */
-function packageVersion(): Promise<string> {
-  versionPromise ??= readFile(new URL('../../../package.json', import.meta.url), 'utf8')
-    .then((text) => {
-      const version = (JSON.parse(text) as { version?: unknown }).version;
-      return typeof version === 'string' ? version : 'unknown';
-    })
-    .catch(() => 'unknown');
-  return versionPromise;
-}
-
 /** `smolvlm/<version>` */
 export async function defaultUserAgent(): Promise<string> {
-  return `smolvlm/${await packageVersion()}`;
+  return `smolvlm/${packageVersion()}`;
 }
 
 /** The URL for messages, with any password hidden. */
