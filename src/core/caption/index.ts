@@ -31,3 +31,15 @@ export { DEFAULT_SYNC_INTERVAL_MS, JsonlFileWriter, JsonlStreamWriter, type Json
 export { fileImageReader, type FileReaderOptions } from './reader.js';
 export { PrefetchingImageReader, type PrefetchReaderOptions } from './prefetch.js';
 export { preparePixels, type PixelOptions, type PreparedPixels } from './prepare.js';
+export {
+  DEFAULT_REMOTE_CONCURRENCY,
+  DEFAULT_REMOTE_RETRIES,
+  DEFAULT_REMOTE_TIMEOUT_MS,
+  RemoteCaptioner,
+  chatCompletionsUrl,
+  chatRequestBody,
+  createRemoteCaptioner,
+  type RemoteCaptionerOptions,
+  type RemoteRetry,
+} from './remote.js';
+export { backoffDelay, parseRetryAfter, type BackoffOptions } from './retry.js';
