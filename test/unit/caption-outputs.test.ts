@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -36,6 +36,38 @@ describe('JsonlFileWriter', () => {
     assert.equal(records[0]!.file_name, 'old.png');
     assert.deepEqual(records.slice(1).map((r) => r.file_name), Array.from({ length: 50 }, (_, i) => `${i}.png`));
     assert.equal(records[50]!.text, 'line\nbreak 49');
+  });
+
+  test('each record is one write call of one whole line, and close() syncs to disk', async () => {
+    const file = path.join(root, 'calls.jsonl');
+    const probe = await open(file, 'a');
+    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown>; sync: () => Promise<void> };
+    await probe.close();
+    const { write, sync } = proto;
+    const writes: string[] = [];
+    let syncs = 0;
+    proto.write = function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length] = args as [Buffer, number, number];
+      writes.push(buffer.subarray(offset, offset + length).toString('utf8'));
+      return write.apply(this, args);
+    };
+    proto.sync = function (this: unknown) {
+      syncs++;
+      return sync.apply(this);
+    };
+    try {
+      // A long interval: only close() syncs here.
+      const writer = await JsonlFileWriter.open(file, { syncIntervalMs: 60_000 });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => writer.append({ file_name: `${i}.png`, text: 'x'.repeat(i * 1000) })));
+      assert.equal(syncs, 0);
+      await writer.close();
+      assert.equal(syncs, 1);
+    } finally {
+      proto.write = write;
+      proto.sync = sync;
+    }
+    assert.equal(writes.length, 20);
+    for (const text of writes) assert.ok(text.endsWith('\n') && text.indexOf('\n') === text.length - 1, 'one whole line per write');
   });
 
   test('truncate empties the file; appending after close is refused', async () => {
