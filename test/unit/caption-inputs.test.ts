@@ -78,6 +78,11 @@ describe('collectImages', () => {
     assert.deepEqual(entries, ['odd\nname.png', 'plain.png']);
   });
 
+  test('a files-from list on a terminal is refused rather than waited for', async () => {
+    const tty = Object.assign(Readable.from([]), { isTTY: true });
+    await rejectsWithCode(readFilesFrom('-', { stdin: tty }), 'USAGE', /stdin is a terminal/);
+  });
+
   test('an unreadable files-from list is a usage error', async () => {
     await rejectsWithCode(collectImages([], { cwd: root, filesFrom: 'missing-list.txt' }), 'USAGE', /Cannot read the list of files "missing-list\.txt"/);
   });

@@ -85,8 +85,12 @@ async function explicitFile(file: string): Promise<IgnoredInput | undefined> {
 export async function readFilesFrom(source: string, options: Pick<CollectImagesOptions, 'nul' | 'stdin' | 'cwd'> = {}): Promise<string[]> {
   let text: string;
   if (source === FILES_FROM_STDIN) {
+    const stdin = options.stdin ?? process.stdin;
+    if ((stdin as { isTTY?: boolean }).isTTY === true) {
+      throw new SmolVLMError('USAGE', 'the list of files is read from stdin, but stdin is a terminal: pipe it in (find … -print0 | … -0)');
+    }
     const chunks: Buffer[] = [];
-    for await (const chunk of options.stdin ?? process.stdin) chunks.push(Buffer.from(chunk));
+    for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
     text = Buffer.concat(chunks).toString('utf8');
   } else {
     try {
