@@ -154,39 +154,45 @@ describe('golden prompts and token counts (transformers 5.18 on the real SmolVLM
 describe('fitVideoToContext: refuse or sample down before encoding', () => {
   const timing = { frameCount: 700, fps: 7, duration: 100 }; // 64 frames at the defaults
   const sampling = { fps: 1, maxFrames: 64 };
-  // A stand-in cost: 20 tokens of intro, 70 per frame (65 image tokens and the stamp).
-  const countVideoTokens = (frames: readonly SampledFrame[]) => 20 + 70 * frames.length;
+  // A stand-in prompt cost: 50 tokens of text and intro, 70 per frame (65 image tokens and the stamp).
+  const countPromptTokens = (frames: readonly SampledFrame[]) => 50 + 70 * frames.length;
 
   test('a clip that fits is sampled as asked', () => {
-    const fit = fitVideoToContext(timing, sampling, { contextSize: 8192, otherTokens: 300, countVideoTokens });
+    const fit = fitVideoToContext(timing, sampling, { contextSize: 8192, reservedTokens: 512, countPromptTokens });
     assert.equal(fit.frames.length, 64);
-    assert.equal(fit.videoTokens, 20 + 70 * 64);
+    assert.equal(fit.promptTokens, 50 + 70 * 64);
     assert.equal(fit.reducedFrom, undefined);
   });
 
   test('a clip that does not fit is refused with the numbers', () => {
-    const budget = { contextSize: 2048, otherTokens: 548, countVideoTokens };
+    const budget = { contextSize: 2048, reservedTokens: 500, countPromptTokens };
     assert.throws(
       () => fitVideoToContext(timing, sampling, budget, { label: 'clip.mp4' }),
       (error: Error & { code?: string }) => {
         assert.equal(error.code, 'CONTEXT_OVERFLOW');
-        assert.match(error.message, /"clip\.mp4": 64 frames take 4500 tokens \(about 70 per frame\) but only 1500 of the 2048-token context are left after 548/);
-        assert.match(error.message, /at most 21 frames would fit/);
+        assert.equal(
+          error.message,
+          'video "clip.mp4": with 64 frames (about 70 per frame) the prompt takes 4530 tokens, and with 500 kept for the answer ' +
+            'that exceeds the 2048-token context; at most 21 frames would fit',
+        );
         return true;
       },
     );
   });
 
   test('with fit, the largest maximum that fits is used and the result says so', () => {
-    const fit = fitVideoToContext(timing, sampling, { contextSize: 2048, otherTokens: 548, countVideoTokens }, { fit: true });
+    const fit = fitVideoToContext(timing, sampling, { contextSize: 2048, reservedTokens: 500, countPromptTokens }, { fit: true });
     assert.equal(fit.frames.length, 21);
     assert.equal(fit.maxFrames, 21);
     assert.equal(fit.reducedFrom, 64);
-    assert.ok(fit.videoTokens <= 1500);
+    assert.equal(fit.promptTokens, 50 + 70 * 21);
     assert.deepEqual(fit.frames, sampleFrames(timing, { ...sampling, maxFrames: 21 }));
   });
 
   test('not even one frame: refused even with fit', () => {
-    assert.throws(() => fitVideoToContext(timing, sampling, { contextSize: 100, otherTokens: 60, countVideoTokens }, { fit: true }), /not even one frame fits/);
+    assert.throws(
+      () => fitVideoToContext(timing, sampling, { contextSize: 100, reservedTokens: 0, countPromptTokens }, { fit: true }),
+      /not even one frame fits/,
+    );
   });
 });

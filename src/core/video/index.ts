@@ -34,3 +34,4 @@ export {
 export { numberToWords } from './words.js';
 export { fitVideoToContext, type VideoBudget, type VideoFitResult } from './budget.js';
 export { writeTempVideo, type TempVideoFile } from './temp-file.js';
+export { planVideo, videoFramePixels, type PlannedFramePixels, type PlanVideoOptions, type VideoPlan } from './plan.js';
