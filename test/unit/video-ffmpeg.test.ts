@@ -19,7 +19,7 @@ import {
   type VideoFormat,
   type VideoInfo,
 } from '../../src/core/video/index.js';
-import { clipDir, H264, LOSSLESS_RGB, makeClip, type ClipSpec } from '../helpers/video-clips.js';
+import { clipDir, LOSSLESS_RGB, makeClip, type ClipSpec } from '../helpers/video-clips.js';
 import { skipUnlessShared } from '../helpers/shared.js';
 import { smolvlm2ReferenceDir, videoGolden } from '../helpers/video-golden.js';
 
@@ -46,13 +46,16 @@ function head(file: string): Uint8Array {
   }
 }
 
+/** H.264 with B-frames (display order differs from decode order) and a keyframe every 12 frames, so seeks land mid-stream. */
+const H264_BFRAMES = ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '12', '-bf', '3'];
+
 const CONTAINERS: { spec: ClipSpec; format: VideoFormat; frames: number; fps: number }[] = [
-  { spec: { name: 'c.mp4', rate: '30', seconds: 3 }, format: 'mp4', frames: 90, fps: 30 },
+  { spec: { name: 'c.mp4', rate: '30', seconds: 3, codec: H264_BFRAMES }, format: 'mp4', frames: 90, fps: 30 },
   { spec: { name: 'c.mov', rate: '12', seconds: 3 }, format: 'mov', frames: 36, fps: 12 },
   { spec: { name: 'c.webm', rate: '10', seconds: 3, codec: ['-c:v', 'libvpx', '-b:v', '200k'] }, format: 'webm', frames: 30, fps: 10 },
-  { spec: { name: 'c.mkv', rate: '25', seconds: 3, codec: H264 }, format: 'mkv', frames: 75, fps: 25 },
+  { spec: { name: 'c.mkv', rate: '25', seconds: 3, codec: H264_BFRAMES }, format: 'mkv', frames: 75, fps: 25 },
   { spec: { name: 'c.avi', rate: '15', seconds: 3, codec: ['-c:v', 'mjpeg', '-q:v', '3'] }, format: 'avi', frames: 45, fps: 15 },
-  { spec: { name: 'c.ts', rate: '25', seconds: 3, codec: H264 }, format: 'mpegts', frames: 75, fps: 25 },
+  { spec: { name: 'c.ts', rate: '25', seconds: 3, codec: H264_BFRAMES }, format: 'mpegts', frames: 75, fps: 25 },
 ];
 
 let clips: ReturnType<typeof clipDir>;
