@@ -3,18 +3,29 @@ import type { ModelDims } from './presets.js';
 import { imageSeqLen } from './presets.js';
 import type { TokenLayout } from './tokenizer.js';
 
-/** The SmolVLM chat template (public, identical for the 256M and 500M models). */
+/**
+ * The SmolVLM chat template (public, identical for the 256M and 500M models, and for SmolVLM2's, whose
+ * `chat_template.json` has no video case: transformers' processor brings its own template for video).
+ */
 export const CHAT_TEMPLATE =
   "<|im_start|>{% for message in messages %}{{message['role'] | capitalize}}{% if message['content'][0]['type'] == 'image' %}{{':'}}{% else %}{{': '}}{% endif %}{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
 
 const KV_CACHE_DTYPE = { q4f16: 'float16', fp16: 'float16' };
 
+/** The architecture names the files use: SmolVLM2 (video) repos say SmolVLM where SmolVLM's say Idefics3. */
+function family(dims: ModelDims): { architecture: string; modelType: string; visionType: string; imageProcessor: string; processor: string } {
+  return dims.video
+    ? { architecture: 'SmolVLMForConditionalGeneration', modelType: 'smolvlm', visionType: 'smolvlm_vision', imageProcessor: 'SmolVLMImageProcessor', processor: 'SmolVLMProcessor' }
+    : { architecture: 'Idefics3ForConditionalGeneration', modelType: 'idefics3', visionType: 'idefics3', imageProcessor: 'Idefics3ImageProcessor', processor: 'Idefics3Processor' };
+}
+
 export function buildConfig(dims: ModelDims, layout: TokenLayout): Record<string, unknown> {
   const { vision: v, text: t } = dims;
+  const names = family(dims);
   return {
-    architectures: ['Idefics3ForConditionalGeneration'],
+    architectures: [names.architecture],
     image_token_id: layout.image,
-    model_type: 'idefics3',
+    model_type: names.modelType,
     scale_factor: dims.scaleFactor,
     text_config: {
       architectures: ['VLlama3ForCausalLM'],
@@ -52,7 +63,7 @@ export function buildConfig(dims: ModelDims, layout: TokenLayout): Record<string
       intermediate_size: v.intermediateSize,
       layer_norm_eps: v.layerNormEps,
       max_image_size: { longest_edge: v.imageSize },
-      model_type: 'idefics3',
+      model_type: names.visionType,
       num_attention_heads: v.numAttentionHeads,
       num_channels: 3,
       num_hidden_layers: v.numHiddenLayers,
@@ -73,8 +84,12 @@ export function buildGenerationConfig(layout: TokenLayout): Record<string, unkno
   };
 }
 
-/** Same keys and values as the real `preprocessor_config.json` except the two sizes. */
+/** Same keys and values as the real `preprocessor_config.json` (SmolVLM's, or SmolVLM2's with video) except the sizes. */
 export function buildPreprocessorConfig(dims: ModelDims): Record<string, unknown> {
+  const names = family(dims);
+  const video = dims.video
+    ? { video_sampling: { fps: dims.video.fps, max_frames: dims.video.maxFrames, video_size: { longest_edge: dims.video.longestEdge } } }
+    : {};
   return {
     do_convert_rgb: true,
     do_image_splitting: true,
@@ -83,18 +98,19 @@ export function buildPreprocessorConfig(dims: ModelDims): Record<string, unknown
     do_rescale: true,
     do_resize: true,
     image_mean: [0.5, 0.5, 0.5],
-    image_processor_type: 'Idefics3ImageProcessor',
+    image_processor_type: names.imageProcessor,
     image_std: [0.5, 0.5, 0.5],
     max_image_size: { longest_edge: dims.vision.imageSize },
-    processor_class: 'Idefics3Processor',
+    processor_class: names.processor,
     resample: 1,
     rescale_factor: 0.00392156862745098,
     size: { longest_edge: dims.longestEdge },
+    ...video,
   };
 }
 
 export function buildProcessorConfig(dims: ModelDims): Record<string, unknown> {
-  return { image_seq_len: imageSeqLen(dims), processor_class: 'Idefics3Processor' };
+  return { image_seq_len: imageSeqLen(dims), processor_class: family(dims).processor };
 }
 
 export function buildChatTemplateJson(): Record<string, unknown> {

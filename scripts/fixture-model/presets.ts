@@ -25,6 +25,14 @@ export interface TextDims {
   rmsNormEps: number;
 }
 
+/** `video_sampling` of a SmolVLM2 preprocessor config: models with it take video. */
+export interface VideoSamplingDims {
+  fps: number;
+  maxFrames: number;
+  /** `video_size.longest_edge`: the first resize of a frame (the tile size in the official repos). */
+  longestEdge: number;
+}
+
 export interface ModelDims {
   vision: VisionDims;
   text: TextDims;
@@ -33,6 +41,8 @@ export interface ModelDims {
   longestEdge: number;
   /** `<|reserved_special_token_k|>` added tokens between `<image>` and `<end_of_utterance>` (88 in the real models). */
   reservedSpecialTokens: number;
+  /** Present for a SmolVLM2 (video) model: its files then say SmolVLM, as SmolVLM2's do. */
+  video?: VideoSamplingDims;
 }
 
 /** File variants, named by their transformers.js dtype (suffix `_<dtype>`, none for fp32). */
@@ -71,35 +81,43 @@ const SMOLVLM_VISION: VisionDims = {
   layerNormEps: 1e-6,
 };
 
+const TINY_DIMS: ModelDims = {
+  vision: {
+    hiddenSize: 32,
+    numHiddenLayers: 2,
+    numAttentionHeads: 2,
+    intermediateSize: 64,
+    imageSize: 32,
+    patchSize: 8,
+    layerNormEps: 1e-6,
+  },
+  text: {
+    hiddenSize: 32,
+    numHiddenLayers: 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
+    headDim: 8,
+    intermediateSize: 64,
+    vocabSize: 512,
+    ropeTheta: 100000,
+    maxPositionEmbeddings: 8192,
+    rmsNormEps: 1e-5,
+  },
+  scaleFactor: 2,
+  longestEdge: 128,
+  reservedSpecialTokens: 0,
+};
+
 export const PRESETS = {
   /** For unit and e2e tests: 4 image tokens per 32 px tile, long edge 128 px (4x4 tiles max). */
   tiny: {
-    dims: {
-      vision: {
-        hiddenSize: 32,
-        numHiddenLayers: 2,
-        numAttentionHeads: 2,
-        intermediateSize: 64,
-        imageSize: 32,
-        patchSize: 8,
-        layerNormEps: 1e-6,
-      },
-      text: {
-        hiddenSize: 32,
-        numHiddenLayers: 2,
-        numAttentionHeads: 4,
-        numKeyValueHeads: 2,
-        headDim: 8,
-        intermediateSize: 64,
-        vocabSize: 512,
-        ropeTheta: 100000,
-        maxPositionEmbeddings: 8192,
-        rmsNormEps: 1e-5,
-      },
-      scaleFactor: 2,
-      longestEdge: 128,
-      reservedSpecialTokens: 0,
-    },
+    dims: TINY_DIMS,
+    dtypes: ['fp32', 'fp16', 'int8', 'uint8', 'quantized', 'q4', 'q4f16'],
+    eosTie: { tokenId: 300, boost: 2 },
+  },
+  /** `tiny` as a SmolVLM2 Video-Instruct model: `video_sampling` (1 fps, 64 frames, frames to the tile size). */
+  'tiny-video': {
+    dims: { ...TINY_DIMS, video: { fps: 1, maxFrames: 64, longestEdge: TINY_DIMS.vision.imageSize } },
     dtypes: ['fp32', 'fp16', 'int8', 'uint8', 'quantized', 'q4', 'q4f16'],
     eosTie: { tokenId: 300, boost: 2 },
   },
@@ -176,4 +194,7 @@ export function validateDims(dims: ModelDims): void {
   if (t.numAttentionHeads % t.numKeyValueHeads) fail('text.numAttentionHeads must be a multiple of numKeyValueHeads');
   if (t.headDim % 2) fail('text.headDim must be even');
   if (dims.longestEdge % v.imageSize) fail('longestEdge must be a multiple of the tile size');
+  if (dims.video && !(dims.video.fps > 0 && Number.isInteger(dims.video.maxFrames) && dims.video.maxFrames > 0 && dims.video.longestEdge > 0)) {
+    fail('video sampling needs fps > 0, a positive integer maxFrames and a positive longestEdge');
+  }
 }

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'IMAGE_NOT_FOUND' // image path does not exist or is a directory
   | 'IMAGE_INVALID' // bytes that are not a decodable image (truncated, empty, unknown format)
   | 'IMAGE_TOO_LARGE' // decompression bomb or over the byte cap
+  | 'VIDEO_INVALID' // not a readable video (unknown container, no video stream, ffmpeg could not decode it)
+  | 'VIDEO_DECODER_MISSING' // no working ffmpeg binary (SMOLVLM_FFMPEG, the bundled one, or PATH)
   | 'PROMPT_INVALID' // placeholder / image count mismatch and similar
   | 'CONTEXT_OVERFLOW' // prompt longer than the model's context
   | 'NETWORK' // could not reach a server, timeout, HTTP error

@@ -1,6 +1,6 @@
 export type { RawImage } from './types.js';
 export { decodeImage, DEFAULT_MAX_PIXELS, type DecodeImageOptions } from './decode.js';
-export { resizeLanczos } from './resample.js';
+export { resizeBicubic, resizeLanczos } from './resample.js';
 export {
   preprocessImage,
   imageProcessorOptionsFromConfig,

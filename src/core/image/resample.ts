@@ -1,8 +1,9 @@
 /**
- * Lanczos (a = 3) resampling that reproduces Pillow's `Image.resize(..., Image.LANCZOS)` on 8-bit images
- * bit for bit: two separable passes (horizontal first), the filter widened by the downscale factor,
- * weights normalised per output sample and then turned into fixed point, 8-bit clipping after each pass,
- * and a pass skipped when its dimension does not change. RGBA is resized premultiplied, as Pillow does
+ * Lanczos (a = 3) and bicubic (a = -0.5) resampling that reproduce Pillow's
+ * `Image.resize(..., Image.LANCZOS | Image.BICUBIC)` on 8-bit images bit for bit: two separable passes
+ * (horizontal first), the filter widened by the downscale factor (Pillow's antialiasing), weights
+ * normalised per output sample and then turned into fixed point, 8-bit clipping after each pass, and a
+ * pass skipped when its dimension does not change. RGBA is resized premultiplied, as Pillow does
  * (RGBA -> RGBa -> resize -> RGBA, with Pillow's integer rounding).
  */
 import type { RawImage } from './types.js';
@@ -10,7 +11,12 @@ import type { RawImage } from './types.js';
 const FIXED_BITS = 22; // 32 bits - 8 bits of sample - 2 bits of headroom for lobes over/under 1
 const FIXED_ONE = 1 << FIXED_BITS;
 const FIXED_HALF = 1 << (FIXED_BITS - 1);
-const LANCZOS_LOBES = 3;
+
+/** A separable filter as Pillow defines one: its kernel and its support (half-width) at scale 1. */
+interface ResampleFilter {
+  kernel: (x: number) => number;
+  support: number;
+}
 
 /** Per output sample: the first source index, how many source samples it reads, and their weights. */
 interface TapTable {
@@ -26,14 +32,27 @@ function sinc(x: number): number {
   return Math.sin(px) / px;
 }
 
-function lanczos(x: number): number {
-  return x >= -LANCZOS_LOBES && x < LANCZOS_LOBES ? sinc(x) * sinc(x / LANCZOS_LOBES) : 0;
-}
+const LANCZOS: ResampleFilter = {
+  kernel: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0),
+  support: 3,
+};
 
-function buildTaps(inSize: number, outSize: number): TapTable {
+/** Pillow's `bicubic_filter`: Keys' cubic convolution with a = -0.5, written in its operation order. */
+const BICUBIC_A = -0.5;
+const BICUBIC: ResampleFilter = {
+  kernel: (t) => {
+    const x = t < 0 ? -t : t;
+    if (x < 1) return ((BICUBIC_A + 2) * x - (BICUBIC_A + 3)) * x * x + 1;
+    if (x < 2) return (((x - 5) * x + 8) * x - 4) * BICUBIC_A;
+    return 0;
+  },
+  support: 2,
+};
+
+function buildTaps(inSize: number, outSize: number, filter: ResampleFilter): TapTable {
   const scale = inSize / outSize;
   const filterScale = scale < 1 ? 1 : scale;
-  const support = LANCZOS_LOBES * filterScale;
+  const support = filter.support * filterScale;
   const stride = Math.ceil(support) * 2 + 1;
   const invFilterScale = 1 / filterScale;
   const start = new Int32Array(outSize);
@@ -50,7 +69,7 @@ function buildTaps(inSize: number, outSize: number): TapTable {
     const n = hi - lo;
     let sum = 0;
     for (let j = 0; j < n; j++) {
-      const w = lanczos((j + lo - center + 0.5) * invFilterScale);
+      const w = filter.kernel((j + lo - center + 0.5) * invFilterScale);
       raw[j] = w;
       sum += w;
     }
@@ -231,19 +250,20 @@ function asBytes(clamped: Uint8ClampedArray): Uint8Array {
 }
 
 /** Separable resize of interleaved 8-bit samples (any channel count), as Pillow's 8-bit resampler. */
-export function resampleInterleaved(
+function resampleInterleaved(
   data: Uint8Array,
   width: number,
   height: number,
   channels: number,
   outWidth: number,
   outHeight: number,
+  filter: ResampleFilter,
 ): Uint8Array {
   const needHorizontal = outWidth !== width;
   const needVertical = outHeight !== height;
   if (!needHorizontal && !needVertical) return data.slice();
 
-  const vTaps = needVertical ? buildTaps(height, outHeight) : undefined;
+  const vTaps = needVertical ? buildTaps(height, outHeight, filter) : undefined;
   // Both passes read plain Uint8Arrays (one element kind keeps V8's loads monomorphic).
   let current = data;
   let rowOffset = 0;
@@ -255,7 +275,7 @@ export function resampleInterleaved(
       firstRow = vTaps.start[0]!;
       lastRow = vTaps.start[outHeight - 1]! + vTaps.count[outHeight - 1]!;
     }
-    current = asBytes(resampleRows(data, width, channels, firstRow, lastRow - firstRow, outWidth, buildTaps(width, outWidth)));
+    current = asBytes(resampleRows(data, width, channels, firstRow, lastRow - firstRow, outWidth, buildTaps(width, outWidth, filter)));
     rowOffset = firstRow;
   }
   if (vTaps) current = asBytes(resampleColumns(current, outWidth * channels, outHeight, vTaps, rowOffset));
@@ -285,14 +305,13 @@ function unpremultiplyAlpha(data: Uint8Array): void {
   }
 }
 
-function checkSize(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`resizeLanczos: ${name} must be a positive integer, got ${value}`);
+function checkSize(caller: string, name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${caller}: ${name} must be a positive integer, got ${value}`);
 }
 
-/** Resize like Pillow's `Image.resize((width, height), Image.LANCZOS)`; the same size returns a copy. */
-export function resizeLanczos(image: RawImage, width: number, height: number): RawImage {
-  checkSize('width', width);
-  checkSize('height', height);
+function resizeWith(caller: string, filter: ResampleFilter, image: RawImage, width: number, height: number): RawImage {
+  checkSize(caller, 'width', width);
+  checkSize(caller, 'height', height);
   const { channels } = image;
   if (width === image.width && height === image.height) {
     return { width, height, channels, data: image.data.slice() };
@@ -302,7 +321,21 @@ export function resizeLanczos(image: RawImage, width: number, height: number): R
     src = image.data.slice();
     premultiplyAlpha(src);
   }
-  const data = resampleInterleaved(src, image.width, image.height, channels, width, height);
+  const data = resampleInterleaved(src, image.width, image.height, channels, width, height, filter);
   if (channels === 4) unpremultiplyAlpha(data);
   return { width, height, channels, data };
+}
+
+/** Resize like Pillow's `Image.resize((width, height), Image.LANCZOS)`; the same size returns a copy. */
+export function resizeLanczos(image: RawImage, width: number, height: number): RawImage {
+  return resizeWith('resizeLanczos', LANCZOS, image, width, height);
+}
+
+/**
+ * Resize like Pillow's `Image.resize((width, height), Image.BICUBIC)` (antialiased when shrinking, as
+ * Pillow always is); the same size returns a copy. torchvision's antialiased bicubic on uint8 tensors
+ * follows the same kernel and support, which is what transformers' SmolVLM video processor uses.
+ */
+export function resizeBicubic(image: RawImage, width: number, height: number): RawImage {
+  return resizeWith('resizeBicubic', BICUBIC, image, width, height);
 }
