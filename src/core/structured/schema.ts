@@ -6,17 +6,20 @@
  *
  * What xgrammar 0.1.27 (the npm build) gets wrong, found by feeding it documents and by sampling
  * constrained documents and validating them with ajv: `format` is approximate (accepts 2024-02-31),
- * `pattern` can produce invalid JSON (its `.` matches the closing quote), `minimum`/`maximum` on
- * decimals can produce invalid JSON and ignore exclusive bounds, a one-sided integer bound is
- * wrong (`minimum: 7` accepts 6), `required` names missing from `properties` are not required,
+ * `pattern` can produce invalid JSON (its `.` matches the closing quote), bounds need care
+ * (numbers.ts), `required` names missing from `properties` are not required,
  * `multipleOf`/`uniqueItems`/`not`/`oneOf`/`allOf`/`if` are ignored, keywords beside `$ref` are
  * ignored, and a property name that needs escaping aborts it.
  */
 import { SmolVLMError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonSchema, type JsonValue } from './json.js';
+import { boundedNumber, BOUNDS, boundsProblem } from './numbers.js';
 
 /** Keywords that only describe; they do not constrain, so they are accepted and left alone. */
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly', '$comment', '$schema']);
+
+/** Keywords that may stand beside `$ref`: they hold or name schemas but constrain nothing there. */
+const NOT_CONSTRAINTS = new Set(['$ref', '$defs', 'definitions', '$id']);
 
 const TYPES = new Set(['null', 'boolean', 'object', 'array', 'number', 'string', 'integer']);
 
@@ -54,7 +57,6 @@ const UNSUPPORTED: Record<string, string> = {
   contentSchema: '',
 };
 
-const BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] as const;
 const COUNTS = ['minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties'] as const;
 const SUPPORTED = new Set<string>([
   'type', 'enum', 'const', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'anyOf',
@@ -132,7 +134,7 @@ class SchemaChecker {
     }
     if (schema.$id !== undefined && path !== '') fail(`"$id" ${at(path)} is not supported below the root`);
     if (schema.$ref !== undefined) {
-      const beside = Object.keys(schema).filter((key) => key !== '$ref' && !ANNOTATIONS.has(key));
+      const beside = Object.keys(schema).filter((key) => !ANNOTATIONS.has(key) && !NOT_CONSTRAINTS.has(key));
       if (beside.length > 0) fail(`"${beside[0]}" beside "$ref" ${at(path)} is not supported; move it into the referenced schema`);
     }
     for (const key of COUNTS) {
@@ -155,14 +157,8 @@ class SchemaChecker {
   }
 
   #checkNumbers(schema: JsonObject, path: string): void {
-    const present = BOUNDS.filter((key) => schema[key] !== undefined);
-    if (present.length === 0) return;
-    for (const key of present) if (typeof schema[key] !== 'number') fail(`"${key}" ${at(path)} must be a number`);
-    if (schema.type !== 'integer') {
-      fail(`"${present[0]}" ${at(path)} is only supported with "type": "integer" (the grammar engine cannot bound decimals exactly)`);
-    }
-    const [low, high] = integerRange(schema);
-    if (low > high) fail(`the bounds ${at(path)} leave no integer`);
+    const problem = boundsProblem(schema);
+    if (problem) fail(`${problem} ${at(path)}`);
   }
 
   #checkObject(schema: JsonObject, path: string): void {
@@ -233,18 +229,6 @@ class SchemaChecker {
   }
 }
 
-/** The inclusive integer range of an integer schema's bounds (unbounded sides are JS-safe limits). */
-function integerRange(schema: JsonObject): [number, number] {
-  const n = (key: string) => schema[key] as number | undefined;
-  const candidatesLow = [-Number.MAX_SAFE_INTEGER];
-  const candidatesHigh = [Number.MAX_SAFE_INTEGER];
-  if (n('minimum') !== undefined) candidatesLow.push(Math.ceil(n('minimum')!));
-  if (n('exclusiveMinimum') !== undefined) candidatesLow.push(Math.floor(n('exclusiveMinimum')!) + 1);
-  if (n('maximum') !== undefined) candidatesHigh.push(Math.floor(n('maximum')!));
-  if (n('exclusiveMaximum') !== undefined) candidatesHigh.push(Math.ceil(n('exclusiveMaximum')!) - 1);
-  return [Math.max(...candidatesLow), Math.min(...candidatesHigh)];
-}
-
 /** Keywords whose value is one schema, a list of schemas, or a map of names to schemas. */
 const SCHEMA_KEYWORDS = new Set(['items', 'additionalProperties']);
 const SCHEMA_LISTS = new Set(['prefixItems', 'anyOf']);
@@ -253,10 +237,7 @@ const SCHEMA_MAPS = new Set(['properties', '$defs', 'definitions']);
 const mapValues = (map: JsonObject, f: (value: JsonValue) => JsonValue): JsonObject =>
   Object.fromEntries(Object.entries(map).map(([key, value]) => [key, f(value)]));
 
-/**
- * The schema as the engine gets it: integer bounds become one inclusive, two-sided, whole-number
- * range (the engine handles exactly that form correctly); everything else is left as it is.
- */
+/** The schema as the engine gets it: numbers rewritten as numbers.ts explains, the rest as it is. */
 function engineForm(schema: JsonValue): JsonValue {
   if (!isJsonObject(schema)) return schema;
   const out: JsonObject = {};
@@ -267,10 +248,7 @@ function engineForm(schema: JsonValue): JsonValue {
     else if (SCHEMA_MAPS.has(key)) out[key] = mapValues(value as JsonObject, engineForm);
     else out[key] = value;
   }
-  if (schema.type === 'integer' && BOUNDS.some((key) => schema[key] !== undefined)) {
-    [out.minimum, out.maximum] = integerRange(schema);
-  }
-  return out;
+  return boundedNumber(schema, out);
 }
 
 /**

@@ -1,15 +1,19 @@
 import { SmolVLMError } from '../errors.js';
+import { hasInvalidUtf8, Utf8Guard } from './utf8-guard.js';
 
 /** A model's tokens as the grammar engine takes them: one string per logit, in id order. */
 export interface EngineVocabulary {
   /**
    * Token strings in byte-level form (GPT-2's byte -> printable character table); the engine maps
-   * them back to bytes. Special tokens and ids the tokenizer lacks are '', which the engine never
-   * allows, so a JSON string can never contain `<image>` or end the turn by accident.
+   * them back to bytes. Special tokens, ids the tokenizer lacks and tokens with bytes that never
+   * occur in our JSON are '', which the engine never allows, so a JSON string can never contain
+   * `<image>` or end the turn by accident.
    */
   tokens: string[];
   /** Ids that end generation; the engine allows them only once the document is complete. */
   stopTokenIds: number[];
+  /** What the engine misses about UTF-8 across tokens. */
+  utf8: Utf8Guard;
 }
 
 type Json = Record<string, unknown>;
@@ -35,6 +39,28 @@ function byteLevelTable(): string[] {
   byteLevelChars = table;
   return table;
 }
+
+let byteOfChar: Map<string, number> | undefined;
+
+/** The bytes a byte-level token string stands for. */
+function tokenBytes(token: string): number[] {
+  byteOfChar ??= new Map(byteLevelTable().map((char, byte) => [char, byte]));
+  const bytes: number[] = [];
+  for (const char of token) {
+    const byte = byteOfChar.get(char);
+    if (byte === undefined) bytes.push(...new TextEncoder().encode(char));
+    else bytes.push(byte);
+  }
+  return bytes;
+}
+
+/**
+ * Bytes that never occur in the JSON text we generate: control characters (a JSON string must
+ * escape them, and the grammar allows no free whitespace), and bytes that occur in no valid UTF-8.
+ * The engine's length-bounded strings would accept both, giving text that does not parse, so
+ * tokens holding them are withheld from it.
+ */
+const neverInJson = (byte: number) => byte < 0x20 || byte === 0xc0 || byte === 0xc1 || byte >= 0xf5;
 
 /** Raw text (a non-special added token's content) in byte-level form. */
 export function toByteLevel(text: string): string {
@@ -71,5 +97,16 @@ export function engineVocabulary(tokenizerJson: unknown, vocabSize: number, eosT
   const stopTokenIds = eosTokenIds.filter((id) => Number.isInteger(id) && id >= 0 && id < vocabSize);
   if (stopTokenIds.length === 0) throw new SmolVLMError('USAGE', 'structured output needs an end-of-sequence token id inside the vocabulary');
   for (const id of stopTokenIds) tokens[id] = '';
-  return { tokens, stopTokenIds };
+  const first = new Int16Array(vocabSize).fill(-1);
+  const last = new Int16Array(vocabSize).fill(-1);
+  for (let id = 0; id < vocabSize; id++) {
+    const bytes = tokenBytes(tokens[id]!);
+    if (bytes.length === 0 || bytes.some(neverInJson) || hasInvalidUtf8(bytes)) {
+      tokens[id] = '';
+      continue;
+    }
+    first[id] = bytes[0]!;
+    last[id] = bytes[bytes.length - 1]!;
+  }
+  return { tokens, stopTokenIds, utf8: new Utf8Guard(first, last) };
 }
