@@ -3,6 +3,7 @@ import { before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
 import { readStructuredAnswer } from '../../src/core/structured/index.js';
+import { engineMessage, withEngineOutput } from '../../src/core/structured/xgrammar.js';
 import { referenceModelDir, skipUnlessShared } from '../helpers/shared.js';
 import { drive, testModel, type TestModel } from '../helpers/structured.js';
 import { TEST_SCHEMAS } from '../helpers/structured-schemas.js';
@@ -117,3 +118,34 @@ for (const run of RUNS) {
     });
   });
 }
+
+describe('grammar engine', () => {
+  let model: TestModel;
+  before(async () => {
+    model = testModel('tiny fixture', await ensureFixtureModel('tiny'));
+  });
+
+  test('compiled grammars are cached by canonical schema', async () => {
+    const first = await model.structured.compile({ schema: { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] } });
+    const again = await model.structured.compile({ schema: { required: ['a'], properties: { a: { type: 'integer' } }, type: 'object' } });
+    assert.equal(again, first);
+    assert.notEqual(await model.structured.compile('json'), first);
+  });
+
+  test("what the engine prints when it refuses a grammar is captured, not written to stderr", async () => {
+    const compiler = await model.structured.prepare();
+    const writes: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => writes.push(String(chunk)) > 0) as typeof process.stderr.write;
+    try {
+      const outcome = await withEngineOutput(() => compiler.compileJSONSchema('{"type": "strung"}'));
+      assert.ok(outcome.error !== undefined);
+      assert.equal(engineMessage(outcome.lines.find((line) => line.startsWith('[FATAL]')) ?? ''), 'Unsupported type "strung"');
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.deepEqual(writes, []);
+    // The engine still works afterwards.
+    await model.structured.compile({ schema: { type: 'boolean' } });
+  });
+});
