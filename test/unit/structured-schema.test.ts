@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SmolVLMError } from '../../src/core/errors.js';
-import { checkOutputFormat, checkSchema, readSchemaArgument, readStructuredAnswer } from '../../src/core/structured/index.js';
+import {
+  checkOutputFormat,
+  checkSchema,
+  formatFromResponseFormat,
+  readSchemaArgument,
+  readStructuredAnswer,
+} from '../../src/core/structured/index.js';
 import { canonicalJson } from '../../src/core/structured/json.js';
 import { TEST_SCHEMAS } from '../helpers/structured-schemas.js';
 
@@ -102,6 +108,17 @@ describe('output format', () => {
     refused(() => checkOutputFormat('yaml'), /format must be 'json' or \{ schema \}/);
     refused(() => checkOutputFormat({ schema: {}, extra: 1 }), /format must be/);
     refused(() => checkOutputFormat({ type: 'object' }), /format must be/);
+  });
+
+  test("the server's response_format maps onto a format", () => {
+    const schema = { type: 'object', properties: { a: { type: 'integer' } } };
+    assert.equal(formatFromResponseFormat(undefined), undefined);
+    assert.equal(formatFromResponseFormat({ type: 'text' }), undefined);
+    assert.equal(formatFromResponseFormat({ type: 'json_object' }), 'json');
+    assert.deepEqual(formatFromResponseFormat({ type: 'json_object', schema }), { schema });
+    assert.deepEqual(formatFromResponseFormat({ type: 'json_schema', json_schema: { name: 'x', schema, strict: true } }), { schema });
+    refused(() => formatFromResponseFormat({ type: 'json_schema', json_schema: { name: 'x' } }), /json_schema must be an object with a "schema"/);
+    refused(() => formatFromResponseFormat({ type: 'yaml' }), /response_format type must be/);
   });
 
   test('the cache key ignores key order except the order of properties (the generation order)', () => {

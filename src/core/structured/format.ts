@@ -38,6 +38,24 @@ export function checkOutputFormat(format: unknown): CheckedFormat {
   return { engineSchema, strict: true, cacheKey: `schema:${canonicalJson(schema)}` };
 }
 
+/**
+ * The format an OpenAI-style `response_format` asks for (the server's edge; untyped input):
+ * `{"type": "text"}` -> undefined, `{"type": "json_object"}` -> 'json' (with a `schema` beside it, as
+ * llama.cpp accepts -> that schema), `{"type": "json_schema", "json_schema": {"name", "schema",
+ * "strict"}}` -> the schema. The schema itself is checked by `checkOutputFormat`.
+ */
+export function formatFromResponseFormat(responseFormat: unknown): OutputFormat | undefined {
+  const usage = (why: string) => new SmolVLMError('USAGE', `response_format ${why}`);
+  if (responseFormat === undefined || responseFormat === null) return undefined;
+  if (typeof responseFormat !== 'object' || Array.isArray(responseFormat)) throw usage('must be an object');
+  const { type, schema, json_schema: jsonSchema } = responseFormat as Record<string, unknown>;
+  if (type === 'text') return undefined;
+  if (type === 'json_object') return schema === undefined ? 'json' : { schema: schema as JsonSchema };
+  if (type !== 'json_schema') throw usage(`type must be "text", "json_object" or "json_schema", not ${describe(type)}`);
+  if (typeof jsonSchema !== 'object' || jsonSchema === null || !('schema' in jsonSchema)) throw usage('json_schema must be an object with a "schema"');
+  return { schema: (jsonSchema as { schema: unknown }).schema as JsonSchema };
+}
+
 function describe(value: unknown): string {
   try {
     return JSON.stringify(value)?.slice(0, 60) ?? String(value);
