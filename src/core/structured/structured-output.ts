@@ -1,6 +1,6 @@
 import { SmolVLMError } from '../errors.js';
 import { type ConstraintVocabulary, JsonConstraint } from './constraint.js';
-import { type CheckedFormat, checkOutputFormat, type OutputFormat } from './format.js';
+import { type CheckedFormat, checkOutputFormat } from './format.js';
 import { engineVocabulary } from './vocabulary.js';
 import { type CompiledGrammar, engineMessage, type GrammarCompiler, withEngineOutput, xgrammar } from './xgrammar.js';
 
@@ -33,12 +33,6 @@ export class StructuredOutput {
 
   constructor(info: StructuredModelInfo) {
     this.#info = info;
-  }
-
-  /** Checks a format without compiling it (USAGE error naming the problem); cheap, no engine. */
-  static check(format: unknown): OutputFormat {
-    checkOutputFormat(format);
-    return format as OutputFormat;
   }
 
   /** Hands the vocabulary to the engine (about 0.4 s for 49k tokens); later calls return at once. */
