@@ -24,7 +24,7 @@ const NOT_CONSTRAINTS = new Set(['$ref', '$defs', 'definitions', '$id']);
 const TYPES = new Set(['null', 'boolean', 'object', 'array', 'number', 'string', 'integer']);
 
 /** Keywords the engine cannot enforce (exactly), with what to use instead where there is something. */
-const UNSUPPORTED: Record<string, string> = {
+const UNSUPPORTED = new Map<string, string>(Object.entries({
   format: 'use enum, or a plain string',
   pattern: 'use enum, or minLength/maxLength',
   multipleOf: '',
@@ -55,7 +55,7 @@ const UNSUPPORTED: Record<string, string> = {
   contentEncoding: '',
   contentMediaType: '',
   contentSchema: '',
-};
+}));
 
 const COUNTS = ['minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties'] as const;
 const SUPPORTED = new Set<string>([
@@ -94,8 +94,13 @@ function resolveRef(root: JsonSchema, ref: string, path: string): JsonValue {
   if (ref !== '#' && !ref.startsWith('#/')) fail(`"$ref": ${JSON.stringify(ref)} ${at(path)} is not supported: only local references ("#/$defs/name") are`);
   let node: JsonValue = root;
   for (const raw of ref === '#' ? [] : ref.slice(2).split('/')) {
-    const key = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
-    const next: JsonValue | undefined = Array.isArray(node) ? node[Number(key)] : isJsonObject(node) ? node[key] : undefined;
+    let key = raw;
+    try {
+      key = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+    } catch {
+      fail(`"$ref": ${JSON.stringify(ref)} ${at(path)} is not a valid JSON pointer`);
+    }
+    const next: JsonValue | undefined = Array.isArray(node) ? node[Number(key)] : isJsonObject(node) && Object.hasOwn(node, key) ? node[key] : undefined;
     if (next === undefined) fail(`"$ref": ${JSON.stringify(ref)} ${at(path)} points to nothing`);
     node = next!;
   }
@@ -104,6 +109,8 @@ function resolveRef(root: JsonSchema, ref: string, path: string): JsonValue {
 
 class SchemaChecker {
   readonly #root: JsonSchema;
+  /** References whose target was checked (a recursive schema refers to itself). */
+  readonly #checkedRefs = new Set<string>();
 
   constructor(root: JsonSchema) {
     this.#root = root;
@@ -116,7 +123,7 @@ class SchemaChecker {
       if (!falseAllowed) fail(`false (a schema that accepts nothing) ${at(path)} is not supported`);
       return;
     }
-    if (!isJsonObject(schema)) return fail(`${at(path)} a schema must be an object or a boolean, not ${JSON.stringify(schema)}`);
+    if (!isJsonObject(schema)) return fail(`a schema must be an object or a boolean, not ${JSON.stringify(schema)}, ${at(path)}`);
     this.#checkKeywords(schema, path);
     this.#checkType(schema, path);
     this.#checkNumbers(schema, path);
@@ -128,7 +135,7 @@ class SchemaChecker {
   #checkKeywords(schema: JsonObject, path: string): void {
     for (const key of Object.keys(schema)) {
       if (ANNOTATIONS.has(key) || SUPPORTED.has(key)) continue;
-      const instead = UNSUPPORTED[key];
+      const instead = UNSUPPORTED.get(key);
       if (instead !== undefined) fail(`"${key}" ${at(path)} is not supported (the grammar engine cannot enforce it)${instead ? `; ${instead}` : ''}`);
       fail(`unknown keyword "${key}" ${at(path)}`);
     }
@@ -212,6 +219,10 @@ class SchemaChecker {
     if ($ref !== undefined) {
       if (typeof $ref !== 'string') fail(`"$ref" ${at(path)} must be a string`);
       this.#checkRefChain($ref as string, path);
+      if (!this.#checkedRefs.has($ref as string)) {
+        this.#checkedRefs.add($ref as string);
+        this.check(resolveRef(this.#root, $ref as string, path), ($ref as string).slice(1));
+      }
     }
   }
 
