@@ -35,7 +35,7 @@ export class StructuredOutput {
     this.#info = info;
   }
 
-  /** Hands the vocabulary to the engine (about 0.4 s for 49k tokens); later calls return at once. */
+  /** Hands the vocabulary to the engine (under a second for 49k tokens); later calls return at once. */
   prepare(): Promise<GrammarCompiler> {
     this.#compiler ??= (async () => {
       const { tokens, stopTokenIds, utf8 } = engineVocabulary(this.#info.tokenizerJson, this.#info.vocabSize, this.#info.eosTokenIds);

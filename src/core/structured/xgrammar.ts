@@ -2,17 +2,22 @@
  * Loads the grammar engine, `@mlc-ai/web-xgrammar` (xgrammar compiled to WebAssembly), once per
  * process, and keeps what it prints out of the user's terminal.
  *
- * Why xgrammar (measured in Node 20 on the CPU with SmolVLM's 49,280-token tokenizer; the figures
- * and the script that made them are in scripts/structured-bench.ts and the merge report):
- * - a mask costs about 1 ms per decode step (our decode step is 15-25 ms), and it is computed while
- *   onnxruntime runs the next forward pass on its own threads (see JsonConstraint.accept);
- * - the tokenizer is handed over once in about 0.4 s; a compiled grammar is cached per schema;
- * - it is one 2.4 MB package with no dependencies, and exposes the per-token API a custom decode
- *   loop needs (bitmask, accept, roll back). The other candidate,
- *   `@huggingface/transformers-structured-output`, masks in about 0.7 ms but only exports a
- *   transformers.js LogitsProcessor, so it would make `@huggingface/transformers` (which pins its
- *   own onnxruntime-node and pulls onnxruntime-web) a runtime dependency, costing about 0.9 s to
- *   import and about 1.9 s to prepare the tokenizer.
+ * Why xgrammar, measured in Node 20 on the CPU with SmolVLM's 49,280-token tokenizer (a shared,
+ * busy 2-core machine; scripts/structured-bench.ts repeats the xgrammar side):
+ * - per decode step (our step is 15-25 ms) it costs 0.4-1.2 ms to accept a token and compute the
+ *   next mask, plus 0.1-0.3 ms to apply it, and the mask can be computed while onnxruntime runs the
+ *   next forward pass on its own threads (see JsonConstraint);
+ * - the tokenizer is handed over once (0.4-0.9 s); a compiled grammar is cached per schema (a
+ *   30-field schema compiles in about 0.5 s, or about 3 s when its strings have maxLength);
+ * - it is one 2.4 MB package with no dependencies, with the per-token API a custom decode loop
+ *   needs (bitmask, accept, roll back).
+ * The other candidate, `@huggingface/transformers-structured-output` 4.3.0, averaged 0.7 ms per
+ * step on a small schema but took 600-1000 ms per step inside a string with maxLength, needs about
+ * 2 s to prepare the tokenizer, and only exports a transformers.js LogitsProcessor: it would make
+ * `@huggingface/transformers` (16 MB, pulling onnxruntime-web, 141 MB, and pinning its own
+ * onnxruntime-node) a runtime dependency, with about 0.9 s to import it.
+ * xgrammar's weaknesses (keywords it ignores or gets wrong, bytes it lets through) are handled in
+ * schema.ts, numbers.ts, vocabulary.ts and utf8-guard.ts.
  *
  * Its package ships a UMD bundle inside a `"type": "module"` package, so `import` and `require`
  * both treat the bundle as an ES module and fail; it is compiled here as the CommonJS it is.
