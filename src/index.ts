@@ -30,7 +30,7 @@ export type { FinishReason } from './core/generate.js';
 export { PromptCache } from './core/prompt-cache.js';
 export { TextStream } from './core/stream.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';
-export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-dir.js';
+export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-files/dtypes.js';
 export {
   Conversation,
   DEFAULT_CONVERSATION_MAX_TOKENS,

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureFixtureModel, repoRoot } from '../fixture-model/index.js';
 import { isDtype, type Dtype } from '../fixture-model/presets.js';
-import { readModelDirectory, type Dtype as EngineDtype } from '../../src/core/model-dir.js';
+import { readModelDirectory, type Dtype as EngineDtype } from '../../src/core/model-files/dtypes.js';
 import { ChatTemplate } from '../../src/core/prompt.js';
 import { TextTokenizer } from '../../src/core/tokenizer.js';
 import { ENGINES, SCENARIOS, type ChildResult, type ChildTask, type Engine, type Scenario, type ScenarioName } from './common.js';

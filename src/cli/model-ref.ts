@@ -3,7 +3,7 @@
  * Hub repo id / alias made present in the huggingface_hub cache (downloading what is missing).
  */
 import { formatRef, resolveModelSource, type DownloadProgress } from '../core/hub/index.js';
-import type { DtypeSpec, SessionDtypes } from '../core/model-dir.js';
+import type { DtypeSpec, SessionDtypes } from '../core/model-files/dtypes.js';
 
 export interface ResolveModelOptions {
   dtype?: DtypeSpec;

@@ -1,6 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { SmolVLMError } from './errors.js';
-import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-config.js';
+import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-files/spec.js';
 
 export type Role = 'system' | 'user' | 'assistant';
 

@@ -15,7 +15,7 @@ import {
   type DtypeSpec,
   type SessionDtypes,
   type SessionName,
-} from '../model-dir.js';
+} from '../model-files/dtypes.js';
 
 export { DEFAULT_DTYPE_PREFERENCE, DTYPE_SUFFIXES, DTYPES, isDtype, parseDtypeSpec, SESSION_NAMES, type Dtype, type DtypeSpec, type SessionDtypes, type SessionName };
 

@@ -1,4 +1,4 @@
-import { OPTIONAL_JSON_FILES, REQUIRED_JSON_FILES } from '../model-dir.js';
+import { OPTIONAL_JSON_FILES, REQUIRED_JSON_FILES } from '../model-files/dtypes.js';
 import { onnxFilePath, SESSION_NAMES, type SessionDtypes, type SessionName } from './dtypes.js';
 
 /** Files every model needs besides the ONNX sessions (spec §7.4), as the engine reads them. */

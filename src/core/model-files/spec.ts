@@ -1,5 +1,5 @@
-import type { ModelDirectory } from './model-dir.js';
-import { SmolVLMError } from './errors.js';
+import type { ModelDirectory } from './dtypes.js';
+import { SmolVLMError } from '../errors.js';
 
 /** What the generation core needs to know about a model family, read from its JSON files. */
 export interface ModelSpec {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { SmolVLMError } from './errors.js';
+import { SmolVLMError } from '../errors.js';
 
 /** The three ONNX sessions of an official SmolVLM export, by file base name. */
 export const SESSION_NAMES = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
