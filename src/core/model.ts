@@ -5,8 +5,9 @@ import { SmolVLMError } from './errors.js';
 import { decodeLoop, type FinishReason } from './generate.js';
 import { decodeImage, imageProcessorOptionsFromConfig, preprocessImage, type ImageProcessorOptions } from './image/index.js';
 import { readImageSource, type ImageSourceOptions } from './image/source.js';
+import { readModelDirectory, type ModelDirectory } from './model-files/directory.js';
+import type { DtypeSpec, SessionDtypes } from './model-files/dtypes.js';
 import { readModelSpec, type ModelSpec } from './model-files/spec.js';
-import { availableDtypes, DEFAULT_DTYPE_PREFERENCE, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-files/dtypes.js';
 import { PromptCache, type ImageSpan } from './prompt-cache.js';
 import { ChatTemplate, expandImagePlaceholders, imagePromptString, messageImages, type ChatMessage, type ImageInput } from './prompt.js';
 import type { RuntimeOptions } from './runtime.js';
@@ -155,7 +156,7 @@ export class SmolVLM {
   /** Loads a model directory in the official layout. */
   static async load(dir: string, options: LoadOptions = {}): Promise<SmolVLM> {
     const started = performance.now();
-    const directory = readModelDirectory(dir, options.dtype ?? defaultDtypes(dir));
+    const directory = readModelDirectory(dir, options.dtype);
     const [vision, embedder, decoder] = await Promise.all([
       VisionEncoder.load(directory.onnxPaths.vision_encoder, options),
       TokenEmbedder.load(directory.onnxPaths.embed_tokens, options),
@@ -437,17 +438,6 @@ export class SmolVLM {
     }
     return { ...this.processorOptions, longestEdge, doImageSplitting: options.doImageSplitting ?? this.processorOptions.doImageSplitting };
   }
-}
-
-/** Per session, the first dtype of the preference list whose file exists in `dir`. */
-function defaultDtypes(dir: string): DtypeSpec | undefined {
-  const spec: Partial<Record<(typeof SESSION_NAMES)[number], Dtype>> = {};
-  for (const session of SESSION_NAMES) {
-    const present = availableDtypes(dir, session);
-    const choice = DEFAULT_DTYPE_PREFERENCE.find((d) => present.includes(d));
-    if (choice) spec[session] = choice;
-  }
-  return spec;
 }
 
 export function isPreparedImage(input: unknown): input is PreparedImage {

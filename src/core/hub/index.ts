@@ -5,13 +5,13 @@
  * leaves refs/ unwritten, reads neither HF_ENDPOINT nor HF_TOKEN, rejects tokens not starting with `hf_`, and its
  * cache scan does not descend into `onnx/` (spec §7.3). Its `listFiles` is used for the tree API.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
 import { MODEL_ALIASES } from './aliases.js';
-import { DEFAULT_DTYPE, DEFAULT_DTYPE_PREFERENCE, onnxFilePath, pickDtypes, resolveDtypes, type SessionDtypes, type SessionName } from './dtypes.js';
+import { preferredDtypes } from '../model-files/directory.js';
+import { DEFAULT_DTYPE_PREFERENCE, resolveDtypes, sessionFiles, type SessionDtypes, type SessionName } from '../model-files/dtypes.js';
 import { expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv, type HubEnvSettings } from './env.js';
-import { sessionFiles } from './files.js';
 import { DEFAULT_RETRY, type HttpContext } from './http.js';
 import type { HubOptions } from './options.js';
 import { ensureHubModel, type HubModelResult } from './pull.js';
@@ -25,7 +25,6 @@ export {
   DTYPE_SUFFIXES,
   SESSION_NAMES,
   isDtype,
-  onnxFilePath,
   parseDtypeSpec,
   parseOnnxFileName,
   pickDtypes,
@@ -34,9 +33,9 @@ export {
   type DtypeSpec,
   type SessionDtypes,
   type SessionName,
-} from './dtypes.js';
+} from '../model-files/dtypes.js';
 export { hubCacheDir, hubEndpoint, hubOffline, hubSettingsFromEnv, hubToken, hfHome, type Env, type HubEnvSettings } from './env.js';
-export { OPTIONAL_FILES, REQUIRED_FILES } from './files.js';
+export { OPTIONAL_FILES, REQUIRED_FILES } from '../model-files/directory.js';
 export type { RetryOptions } from './http.js';
 export { listCachedModels, inspectCachedRepo, type CacheOptions, type CachedFile, type CachedModel, type CachedRevision } from './list.js';
 export type { DownloadProgress, HubOptions } from './options.js';
@@ -112,11 +111,7 @@ async function isDirectory(p: string): Promise<boolean> {
 }
 
 function localSource(dir: string, options: HubOptions): ModelSource {
-  const dtypes =
-    options.dtype !== undefined
-      ? resolveDtypes(options.dtype)
-      : (pickDtypes(options.dtypePreference ?? DEFAULT_DTYPE_PREFERENCE, (s, d) => existsSync(path.join(dir, ...onnxFilePath(s, d).split('/')))) ??
-        resolveDtypes(DEFAULT_DTYPE));
+  const dtypes = options.dtype !== undefined ? resolveDtypes(options.dtype) : preferredDtypes(dir, options.dtypePreference);
   const sessions = {} as Record<SessionName, string>;
   for (const [s, f] of Object.entries(sessionFiles(dtypes)) as [SessionName, string][]) sessions[s] = path.join(dir, ...f.split('/'));
   return { dir, fromCache: false, dtypes, sessions };

@@ -1,4 +1,4 @@
-import type { Dtype, DtypeSpec } from './dtypes.js';
+import type { Dtype, DtypeSpec } from '../model-files/dtypes.js';
 import type { Env } from './env.js';
 import type { RetryOptions } from './http.js';
 

@@ -12,19 +12,23 @@ import {
   writeRef,
 } from './cache-layout.js';
 import { downloadBlob } from './download.js';
+import { OPTIONAL_FILES, REQUIRED_FILES } from '../model-files/directory.js';
 import {
-  CANONICAL_DTYPES,
-  onnxFilePath,
-  parseOnnxFileName,
+  dataPartName,
+  dtypesPresent,
+  isDataPartOf,
+  MAX_DATA_PARTS,
+  onnxFileName as onnxFilePath,
   pickDtypes,
   resolveDtypes,
   SESSION_NAMES,
+  sessionFiles,
+  sortDataParts,
   type Dtype,
   type DtypeSpec,
   type SessionDtypes,
   type SessionName,
-} from './dtypes.js';
-import { dataPartName, isDataPartOf, MAX_DATA_PARTS, OPTIONAL_FILES, REQUIRED_FILES, sessionFiles, sortDataParts } from './files.js';
+} from '../model-files/dtypes.js';
 import { headFile, hubHttpError, listOnnxFolder, resolveUrl, throwIfAborted, type FileMetadata, type HttpContext } from './http.js';
 import { acquireLock } from './lock.js';
 import type { DownloadProgress } from './options.js';
@@ -163,16 +167,6 @@ function offlineError(req: HubModelRequest, check: CacheCheck): SmolVLMError {
   );
 }
 
-/** dtypes for which the listing has all three sessions. */
-function availableDtypes(names: string[]): string[] {
-  const seen = new Map<string, Set<SessionName>>();
-  for (const n of names) {
-    const p = parseOnnxFileName(n);
-    if (p) seen.set(p.dtype, (seen.get(p.dtype) ?? new Set()).add(p.session));
-  }
-  return CANONICAL_DTYPES.filter((d) => seen.get(d)?.size === SESSION_NAMES.length);
-}
-
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
@@ -290,7 +284,7 @@ async function fetchModel(
     const base = path.posix.basename(onnx);
     if (listing) {
       if (!listing.includes(base)) {
-        const have = availableDtypes(listing);
+        const have = dtypesPresent(listing).complete;
         throw new SmolVLMError(
           'HUB_NOT_FOUND',
           `${onnx} not found in ${formatRef(repo, revision)}; dtypes available there: ${have.length ? have.join(', ') : 'none'}`,
