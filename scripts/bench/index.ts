@@ -165,7 +165,7 @@ function runChild(task: ChildTask): Promise<ChildResult> {
   });
 }
 
-// Our engine prepares model files once per machine (model-cache.ts). The bench keeps its own cache,
+// Our engine prepares model files once per machine (optimized-graph-cache.ts). The bench keeps its own cache,
 // emptied here; one untimed run per engine revision and dtype fills it, as any second use of a model
 // would find it, and its load time is reported as the first load.
 const modelCache = path.join(args.out, 'model-cache');
