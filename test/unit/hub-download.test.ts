@@ -3,7 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { pullModel, resolveModelSource, type DownloadProgress } from '../../src/core/hub/index.js';
+import { pullModel, resolveModelSource, type DownloadProgress, type HubOptions } from '../../src/core/hub/index.js';
 import { fakeCommit, gitBlobSha1, sha256Hex, smolvlmRepoFiles, type FakeRepo } from '../helpers/fake-hub.js';
 import { hubTestEnv, listDir, type HubTestEnv } from '../helpers/hub-test-env.js';
 
@@ -214,6 +214,32 @@ describe('hub download faults', { concurrency: true }, () => {
       );
     } finally {
       await env.close().catch(() => undefined);
+    }
+  });
+
+  test('an endpoint that is not a URL names its source and value; a port fetch refuses is named, not retried', async () => {
+    const env = await freshEnv();
+    try {
+      const withEnv = (HF_ENDPOINT: string): HubOptions => {
+        const { endpoint, ...rest } = env.opts({ dtype: 'q4' });
+        assert.ok(endpoint); // the option would win over HF_ENDPOINT
+        return { ...rest, env: { HF_ENDPOINT } };
+      };
+      await assert.rejects(resolveModelSource(REPO, withEnv('not-a-url')), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'USAGE');
+        assert.match(e.message, /^HF_ENDPOINT is not an http\(s\) URL: "not-a-url"/);
+        return true;
+      });
+      await assert.rejects(resolveModelSource(REPO, env.opts({ endpoint: 'ftp://hub.test' })), /the endpoint option is not an http\(s\) URL: "ftp:\/\/hub.test"/);
+      env.hub.clearLog();
+      await assert.rejects(resolveModelSource(REPO, withEnv('http://127.0.0.1:1')), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'NETWORK');
+        assert.match(e.message, /127\.0\.0\.1:1: fetch refuses port 1 \(reserved for another protocol/);
+        assert.doesNotMatch(e.message, /attempts/);
+        return true;
+      });
+    } finally {
+      await env.close();
     }
   });
 });

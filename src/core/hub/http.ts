@@ -1,4 +1,5 @@
 import { SmolVLMError } from '../errors.js';
+import { describeFetchFailure, fetchFailureCode, isLastingFetchFailure } from '../network-errors.js';
 import { formatRef } from './refs.js';
 
 export interface RetryOptions {
@@ -75,38 +76,6 @@ export function resolveUrl(ctx: HttpContext, repo: string, revision: string, fil
   return `${ctx.endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-const NETWORK_ERROR_TEXT: Record<string, string> = {
-  ENOTFOUND: 'host not found (no network, or a wrong HF_ENDPOINT?)',
-  EAI_AGAIN: 'host name lookup failed (no network?)',
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ETIMEDOUT: 'connection timed out',
-  ENETUNREACH: 'network unreachable',
-  EHOSTUNREACH: 'host unreachable',
-};
-
-function networkErrorCode(error: unknown): string | undefined {
-  let e: unknown = error;
-  for (let i = 0; i < 4 && e instanceof Error; i++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) return code;
-    e = e.cause;
-  }
-  return undefined;
-}
-
-function describeNetworkError(error: unknown): string {
-  const code = networkErrorCode(error);
-  if (code) return NETWORK_ERROR_TEXT[code] ?? code;
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Failures that retrying within seconds will not mend. */
-function isPermanentNetworkError(error: TransientError): boolean {
-  const code = networkErrorCode(error);
-  return code === 'ENOTFOUND' || code === 'ENETUNREACH';
-}
-
 export interface TimedResponse {
   res: Response;
   /** Restarts the idle timer (call on every chunk). */
@@ -147,7 +116,8 @@ export function classifyStreamError(ctx: HttpContext, error: unknown, timeoutSig
     const reason: unknown = timeoutSignal.reason;
     return reason instanceof TransientError ? reason : new TransientError('timed out');
   }
-  return new TransientError(`${new URL(url).host}: ${describeNetworkError(error)}`, undefined, { cause: error });
+  const hint = fetchFailureCode(error) === 'ENOTFOUND' ? '; no network, or a wrong HF_ENDPOINT?' : '';
+  return new TransientError(`${new URL(url).host}: ${describeFetchFailure(error, url)}${hint}`, undefined, { cause: error });
 }
 
 export function isRetryableStatus(status: number): boolean {
@@ -181,7 +151,7 @@ export async function requestWithRetry(ctx: HttpContext, url: string, init: Requ
     } catch (error) {
       if (!(error instanceof TransientError)) throw error;
       last = error;
-      if (isPermanentNetworkError(error)) throw networkError(what, error, attempt + 1);
+      if (isLastingFetchFailure(error)) throw networkError(what, error, attempt + 1);
     }
   }
   throw networkError(what, last ?? new TransientError('failed'), ctx.retry.retries + 1);

@@ -11,7 +11,7 @@ import { SmolVLMError } from '../errors.js';
 import { MODEL_ALIASES } from './aliases.js';
 import { preferredDtypes } from '../model-files/directory.js';
 import { DEFAULT_DTYPE_PREFERENCE, resolveDtypes, sessionFiles, type SessionDtypes, type SessionName } from '../model-files/dtypes.js';
-import { expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv, type HubEnvSettings } from './env.js';
+import { DEFAULT_ENDPOINT, expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv, type HubEnvSettings } from './env.js';
 import { DEFAULT_RETRY, type HttpContext } from './http.js';
 import type { HubOptions } from './options.js';
 import { ensureHubModel, type HubModelResult } from './pull.js';
@@ -66,8 +66,24 @@ export interface ModelSource {
   downloaded?: { files: number; bytes: number };
 }
 
-function httpContext(options: HubOptions, settings: HubEnvSettings): HttpContext {
+/** The Hub endpoint without a trailing slash, refused with a message naming where it came from unless it is an http(s) URL. */
+function checkedEndpoint(options: HubOptions, settings: HubEnvSettings): string {
   const endpoint = (options.endpoint ?? settings.endpoint).trim().replace(/\/+$/, '');
+  let protocol = '';
+  try {
+    protocol = new URL(endpoint).protocol;
+  } catch {
+    // not a URL at all: refused below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    const source = options.endpoint !== undefined ? 'the endpoint option' : 'HF_ENDPOINT';
+    throw new SmolVLMError('USAGE', `${source} is not an http(s) URL: "${endpoint}" (expected e.g. ${DEFAULT_ENDPOINT})`);
+  }
+  return endpoint;
+}
+
+function httpContext(options: HubOptions, settings: HubEnvSettings): HttpContext {
+  const endpoint = checkedEndpoint(options, settings);
   const fromEnv = options.token === undefined ? settings.token : undefined;
   const token = options.token === false ? undefined : (options.token ?? fromEnv?.token);
   const tokenSource = typeof options.token === 'string' ? 'the token option' : fromEnv ? (fromEnv.path ?? fromEnv.source) : undefined;
