@@ -392,6 +392,21 @@ describe('offline, foreign caches, probing, cancellation, locks', { concurrency:
     }
   });
 
+  test('a tree listing in pages is followed to its last page', async () => {
+    const env = await hubTestEnv({ repos: [repo()], treePageSize: 2 });
+    try {
+      const src = await resolveModelSource(REPO, env.opts({ dtype: 'fp32' }));
+      assert.ok(src.files!.includes('onnx/decoder_model_merged.onnx_data_1'));
+      const pages = env.hub.log.filter((r) => r.path.startsWith('/api/models/'));
+      const onnxFiles = Object.keys(env.hub.repo(REPO)!.files).filter((f) => f.startsWith('onnx/')).length;
+      assert.equal(pages.length, Math.ceil(onnxFiles / 2));
+      assert.ok(pages.slice(1).every((p) => p.path.includes('cursor=')));
+      assert.equal(env.hub.log.filter((r) => r.method === 'HEAD' && r.file?.includes('_data_2')).length, 0, 'no HEAD probing');
+    } finally {
+      await env.close();
+    }
+  });
+
   test('without the tree API, data parts are found by HEAD probing', async () => {
     const env = await freshEnv(repo(), false);
     try {

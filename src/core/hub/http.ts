@@ -258,38 +258,72 @@ export async function headFile(ctx: HttpContext, repo: string, revision: string,
   }
 }
 
-/** Names of the files directly inside `onnx/` at a commit, from the tree API; undefined if it is not served. */
-export async function listOnnxFolder(ctx: HttpContext, repo: string, commit: string): Promise<string[] | undefined> {
-  const { listFiles, HubApiError } = await import('@huggingface/hub');
-  let lastErrorCode = '';
-  const hubFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = input instanceof Request ? input.url : String(input);
-    const headers = new Headers(init?.headers);
-    for (const [k, v] of Object.entries(authHeaders(ctx, url))) headers.set(k, v);
-    const res = await requestWithRetry(ctx, url, { ...init, headers }, `cannot list the files of ${formatRef(repo, commit)}`);
-    lastErrorCode = res.headers.get('x-error-code') ?? '';
-    return res;
-  };
-  const names: string[] = [];
+interface TreeEntry {
+  type: string;
+  path: string;
+}
+
+/** A page of the tree API, checked; undefined when the body is not the expected JSON array. */
+async function readTreePage(res: Response): Promise<TreeEntry[] | undefined> {
+  let body: unknown;
   try {
-    // revision is interpolated as is by listFiles; an encoded sha is the sha
-    for await (const entry of listFiles({ repo: { type: 'model', name: repo }, path: 'onnx', revision: commit, hubUrl: ctx.endpoint, fetch: hubFetch })) {
-      if (entry.type === 'file' && entry.path.startsWith('onnx/')) names.push(entry.path.slice('onnx/'.length));
-    }
-  } catch (error) {
-    if (error instanceof HubApiError) {
-      if (error.statusCode === 401 || error.statusCode === 403) {
-        throw hubHttpError(ctx, new Response(null, { status: error.statusCode, headers: { 'x-error-code': lastErrorCode } }), { repo, revision: commit });
-      }
-      if (error.statusCode === 404 && lastErrorCode === 'EntryNotFound') {
-        throw new SmolVLMError('HUB_NOT_FOUND', `${repo} has no onnx/ folder at ${commit.slice(0, 12)}: it has no ONNX export`);
-      }
-      if (error.statusCode === 404 && (lastErrorCode === 'RepoNotFound' || lastErrorCode === 'RevisionNotFound')) {
-        throw hubHttpError(ctx, new Response(null, { status: 404, headers: { 'x-error-code': lastErrorCode } }), { repo, revision: commit });
-      }
+    body = await res.json();
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(body)) return undefined;
+  const entries: TreeEntry[] = [];
+  for (const item of body as unknown[]) {
+    if (typeof item !== 'object' || item === null) return undefined;
+    const { type, path } = item as Record<string, unknown>;
+    if (typeof type !== 'string' || typeof path !== 'string') return undefined;
+    entries.push({ type, path });
+  }
+  return entries;
+}
+
+/**
+ * The `rel="next"` URL of a Link header (the tree API pages long listings). Hand-written: one regular expression
+ * for the one relation used, not worth a dependency.
+ */
+function nextPageUrl(link: string | null, current: string): string | undefined {
+  const next = link?.split(',').find((part) => /;\s*rel="?next"?/i.test(part));
+  const target = next ? /<([^>]*)>/.exec(next)?.[1] : undefined;
+  return target ? new URL(target, current).href : undefined;
+}
+
+/** A failed tree request: 401/403 and a missing repo, revision or onnx/ folder are errors; anything else means "not served". */
+function treeError(ctx: HttpContext, res: Response, repo: string, commit: string): SmolVLMError | undefined {
+  const code = res.headers.get('x-error-code') ?? '';
+  if (res.status === 401 || res.status === 403) return hubHttpError(ctx, res, { repo, revision: commit });
+  if (res.status === 404 && code === 'EntryNotFound') {
+    return new SmolVLMError('HUB_NOT_FOUND', `${repo} has no onnx/ folder at ${commit.slice(0, 12)}: it has no ONNX export`);
+  }
+  if (res.status === 404 && (code === 'RepoNotFound' || code === 'RevisionNotFound')) return hubHttpError(ctx, res, { repo, revision: commit });
+  return undefined;
+}
+
+/**
+ * Names of the files directly inside `onnx/` at a commit, from the tree API
+ * (`GET {endpoint}/api/models/{repo}/tree/{commit}/onnx`, following `Link: <...>; rel="next"` pages);
+ * undefined when the endpoint does not serve it (the caller then probes with HEAD requests).
+ */
+export async function listOnnxFolder(ctx: HttpContext, repo: string, commit: string): Promise<string[] | undefined> {
+  const names: string[] = [];
+  let url: string | undefined = `${ctx.endpoint}/api/models/${repo}/tree/${encodeURIComponent(commit)}/onnx`;
+  while (url !== undefined) {
+    const headers = { Accept: 'application/json', ...authHeaders(ctx, url) };
+    const res = await requestWithRetry(ctx, url, { method: 'GET', headers }, `cannot list the files of ${formatRef(repo, commit)}`);
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      const error = treeError(ctx, res, repo, commit);
+      if (error) throw error;
       return undefined;
     }
-    throw error;
+    const entries = await readTreePage(res);
+    if (!entries) return undefined;
+    for (const entry of entries) if (entry.type === 'file' && entry.path.startsWith('onnx/')) names.push(entry.path.slice('onnx/'.length));
+    url = nextPageUrl(res.headers.get('link'), url);
   }
   return names;
 }

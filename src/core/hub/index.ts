@@ -1,9 +1,9 @@
 /*
  * Models from the Hugging Face Hub, cached in huggingface_hub's layout.
  *
- * Mostly hand-written on fetch: @huggingface/hub 2.17.5 downloads without resume, locking or checksum checks,
- * leaves refs/ unwritten, reads neither HF_ENDPOINT nor HF_TOKEN, rejects tokens not starting with `hf_`, and its
- * cache scan does not descend into `onnx/` (spec §7.3). Its `listFiles` is used for the tree API.
+ * Hand-written on fetch: @huggingface/hub 2.17.5 downloads without resume, locking or checksum checks, leaves
+ * refs/ unwritten, reads neither HF_ENDPOINT nor HF_TOKEN, rejects tokens not starting with `hf_`, and its cache
+ * scan does not descend into `onnx/`; its tree listing alone was not worth the dependency.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
