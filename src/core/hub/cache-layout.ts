@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isCommitSha } from './refs.js';
+import { isCommitSha } from './model-reference.js';
 
 /** `models--org--name` (huggingface_hub repo_folder_name). */
 export function repoFolderName(repo: string): string {

@@ -1,6 +1,6 @@
 import { SmolVLMError } from '../errors.js';
 import { describeFetchFailure, fetchFailureCode, isLastingFetchFailure } from '../network-errors.js';
-import { formatRef } from './refs.js';
+import { formatRef } from './model-reference.js';
 
 export interface RetryOptions {
   /** Further attempts after the first, for 5xx/429 answers and network errors (default 4). */

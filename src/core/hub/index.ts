@@ -14,8 +14,8 @@ import { DEFAULT_DTYPE_PREFERENCE, resolveDtypes, sessionFiles, type SessionDtyp
 import { DEFAULT_ENDPOINT, expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv, type HubEnvSettings } from './env.js';
 import { DEFAULT_RETRY, type HttpContext } from './http.js';
 import type { HubOptions } from './options.js';
-import { ensureHubModel, type HubModelResult } from './pull.js';
-import { parseModelReference } from './refs.js';
+import { ensureHubModel, type HubModelResult } from './ensure.js';
+import { parseModelReference } from './model-reference.js';
 
 export { DEFAULT_MODEL, MODEL_ALIASES, aliasOfRepo, findAlias, type ModelAlias } from './aliases.js';
 export {
@@ -37,10 +37,10 @@ export {
 export { hubCacheDir, hubEndpoint, hubOffline, hubSettingsFromEnv, hubToken, hfHome, type Env, type HubEnvSettings } from './env.js';
 export { OPTIONAL_FILES, REQUIRED_FILES } from '../model-files/directory.js';
 export type { RetryOptions } from './http.js';
-export { listCachedModels, inspectCachedRepo, type CacheOptions, type CachedFile, type CachedModel, type CachedRevision } from './list.js';
+export { listCachedModels, inspectCachedRepo, type CacheOptions, type CachedFile, type CachedModel, type CachedRevision } from './cache-list.js';
 export type { DownloadProgress, HubOptions } from './options.js';
-export { removeCachedModel, type RemoveOptions, type RemoveResult } from './remove.js';
-export { formatRef, isCommitSha, isValidRepoId, parseModelReference, type ModelReference } from './refs.js';
+export { removeCachedModel, type RemoveOptions, type RemoveResult } from './cache-remove.js';
+export { formatRef, isCommitSha, isValidRepoId, parseModelReference, type ModelReference } from './model-reference.js';
 export { repoFolderName } from './cache-layout.js';
 
 export interface ModelSource {

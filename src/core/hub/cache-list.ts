@@ -5,7 +5,7 @@ import { RepoCache, repoFromFolderName } from './cache-layout.js';
 import { CANONICAL_DTYPES, dtypesPresent, type Dtype, type SessionName } from '../model-files/dtypes.js';
 import { hubCacheDir, type Env } from './env.js';
 import { REQUIRED_FILES } from '../model-files/directory.js';
-import { isCommitSha } from './refs.js';
+import { isCommitSha } from './model-reference.js';
 
 export interface CacheOptions {
   cacheDir?: string;

@@ -11,7 +11,7 @@ import {
   writeNoExistMarker,
   writeRef,
 } from './cache-layout.js';
-import { downloadBlob } from './download.js';
+import { downloadBlob } from './blob-download.js';
 import { OPTIONAL_FILES, REQUIRED_FILES } from '../model-files/directory.js';
 import {
   dataPartName,
@@ -32,7 +32,7 @@ import {
 import { headFile, hubHttpError, listOnnxFolder, resolveUrl, throwIfAborted, type FileMetadata, type HttpContext } from './http.js';
 import { acquireLock } from './lock.js';
 import type { DownloadProgress } from './options.js';
-import { formatRef, isCommitSha } from './refs.js';
+import { formatRef, isCommitSha } from './model-reference.js';
 
 export interface HubModelRequest {
   repo: string;
