@@ -195,4 +195,18 @@ describe('download progress', () => {
     view.onProgress(event(8 * MiB, 'done'));
     assert.deepEqual(view.summary(), { files: 1, bytes: 8 * MiB, ms: 4000 });
   });
+
+  test('in a pipe: a file another process downloaded while this one waited is reported as found, not downloaded', () => {
+    const notes: string[] = [];
+    const renderer = { interactive: false, spin: () => undefined, note: (t: string) => notes.push(t) } as unknown as Renderer;
+    const view = new DownloadProgressView(renderer, { now: () => 0 });
+    const base = { repo: REPO, revision: 'main', commit: COMMIT, file: 'onnx/vision_encoder.onnx', fileIndex: 0, totalFiles: 2, total: 4096, resumedFrom: 0, overallTotal: 8192 };
+    view.onProgress({ ...base, phase: 'waiting', downloaded: 0, overallDownloaded: 0 });
+    view.onProgress({ ...base, phase: 'found', downloaded: 4096, overallDownloaded: 4096 });
+    assert.deepEqual(notes, [
+      'waiting for another process downloading org/tiny onnx/vision_encoder.onnx',
+      'found org/tiny onnx/vision_encoder.onnx (1/2) in the cache: another process downloaded it',
+    ]);
+    assert.deepEqual(view.summary(), { files: 0, bytes: 0, ms: 0 });
+  });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { pullModel, resolveModelSource, type DownloadProgress, type HubOptions } from '../../src/core/hub/index.js';
+import { acquireLock } from '../../src/core/hub/lock.js';
 import { fakeCommit, gitBlobSha1, sha256Hex, smolvlmRepoFiles, type FakeRepo } from '../helpers/fake-hub.js';
 import { hubTestEnv, listDir, type HubTestEnv } from '../helpers/hub-test-env.js';
 
@@ -441,6 +442,44 @@ describe('offline, foreign caches, probing, cancellation, locks', { concurrency:
       const src = await resolveModelSource(REPO, env.opts({ dtype: 'q4' }));
       assert.equal(env.hub.requestsFor(file, { method: 'GET' })[0]!.range, `bytes=${partial}-`);
       assert.deepEqual(await fs.readFile(src.sessions.vision_encoder), env.hub.repo(REPO)!.files[file]);
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('a file another process completes while this one waits is reported as found, not downloaded', async () => {
+    const env = await freshEnv();
+    try {
+      const file = 'onnx/vision_encoder_q4.onnx';
+      const content = env.hub.repo(REPO)!.files[file]!;
+      const sha = sha256Hex(content);
+      // "another process": holds the blob's lock, then puts the blob in place and lets go
+      const other = await acquireLock(path.join(env.cacheDir, '.locks', `models--${REPO.replace('/', '--')}`, `${sha}.lock`));
+      const finishOther = async (): Promise<void> => {
+        const blobs = path.join(env.repoDir(REPO), 'blobs');
+        await fs.mkdir(blobs, { recursive: true });
+        await fs.writeFile(path.join(blobs, sha), content);
+        await other.release();
+      };
+      const events: DownloadProgress[] = [];
+      let finishing: Promise<void> | undefined;
+      const src = await resolveModelSource(
+        REPO,
+        env.opts({
+          dtype: 'q4',
+          onProgress: (p) => {
+            events.push(p);
+            if (p.phase === 'waiting' && p.file === file) finishing ??= finishOther();
+          },
+        }),
+      );
+      await finishing;
+      assert.deepEqual(events.filter((e) => e.file === file).map((e) => e.phase), ['waiting', 'found']);
+      assert.ok(!events.some((e) => e.phase === 'done' && e.file === file));
+      assert.equal(env.hub.requestsFor(file, { method: 'GET' }).length, 0);
+      assert.equal(src.downloaded!.files, events.filter((e) => e.phase === 'done').length);
+      assert.ok(src.files!.includes(file));
+      assert.deepEqual(await fs.readFile(src.sessions.vision_encoder), content);
     } finally {
       await env.close();
     }

@@ -54,7 +54,7 @@ export async function downloadPlannedFiles(ctx: HttpContext, cache: RepoCache, r
     await linkIntoSnapshot(cache, plan.commit, f.file, f.meta.etag);
     outcome.linked.push(f.file);
     if (report) {
-      report('done', f.meta.size, 0);
+      report(received === undefined ? 'found' : 'done', f.meta.size, 0);
       tally.done += f.meta.size;
     }
   }
@@ -81,7 +81,7 @@ function progressReporter(req: DownloadRequest, commit: string, { file, meta }: 
 
 /**
  * One blob under its lock. Returns the bytes received, or undefined when the blob was there once the lock was
- * held: another process completed it while this one waited.
+ * held: another process completed it while this one waited (reported as `found`, not `done`).
  */
 async function downloadLocked(ctx: HttpContext, cache: RepoCache, req: DownloadRequest, commit: string, { file, meta }: FileToFetch, report: Report): Promise<number | undefined> {
   const lock = await acquireLock(cache.lockPath(meta.etag), {
