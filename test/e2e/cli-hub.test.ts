@@ -3,7 +3,7 @@
  * download on first use, the cache on the second, pull / models / rm, offline and 404 errors.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -132,6 +132,18 @@ describe('a model from the Hub', () => {
     for (const alias of ['256m', '500m', '2.2b']) assert.match(available.stdout, new RegExp(`^${alias.replace('.', '\\.')}\\s+HuggingFaceTB/`, 'm'));
   });
 
+  test('rm of a model another process is downloading fails as a runtime error (exit 1), not a usage error', async () => {
+    const locks = path.join(cache, '.locks', 'models--org--tiny');
+    mkdirSync(locks, { recursive: true });
+    writeFileSync(path.join(locks, 'busy.lock'), JSON.stringify({ pid: process.pid, hostname: os.hostname(), token: 't', createdAt: '' }));
+    try {
+      assertOneLineError(await smolvlm(['rm', REPO, '--yes']), new RegExp(`org/tiny is being downloaded by pid ${process.pid}; try again`));
+      assert.ok(existsSync(repoDir()));
+    } finally {
+      rmSync(path.join(locks, 'busy.lock'));
+    }
+  });
+
   test('rm asks for --yes in a pipe, then removes the model', async () => {
     const refused = await smolvlm(['rm', REPO]);
     assert.equal(refused.code, 2, refused.stderr);
@@ -158,6 +170,12 @@ describe('a model from the Hub', () => {
 
   test('an unknown repo (404) fails with one clear line', async () => {
     assertOneLineError(await smolvlm(['describe', image, '--model', 'org/nope']), /repository org\/nope not found/);
+  });
+
+  test('HF_ENDPOINT that is not a URL is named with its value (usage error, exit 2)', async () => {
+    const result = await runCli(['pull', REPO], { env: { HF_ENDPOINT: 'not-a-url', HF_HUB_CACHE: path.join(scratch, 'no-cache'), HF_HUB_OFFLINE: undefined } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stderr, 'smolvlm: error: HF_ENDPOINT is not an http(s) URL: "not-a-url" (expected e.g. https://huggingface.co)\n');
   });
 });
 
