@@ -13,6 +13,8 @@ export {
   type ModelAlias,
   type ModelSource,
 } from './core/hub/index.js';
+/** For front ends that name Hub models and manage the cache (the CLI's --model, pull, models and rm). */
+export { formatRef, hubCacheDir, parseModelReference, type CachedRevision, type ModelReference, type RemoveResult } from './core/hub/index.js';
 export type {
   LoadOptions,
   ImageOptions,
@@ -31,6 +33,8 @@ export { PromptCache } from './core/prompt-cache.js';
 export { TextStream } from './core/stream.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';
 export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-files/dtypes.js';
+/** The dtype each of the three ONNX sessions was loaded with (SmolVLM.dtypes, ModelSource.dtypes). */
+export type { SessionDtypes } from './core/model-files/dtypes.js';
 export {
   Conversation,
   DEFAULT_CONVERSATION_MAX_TOKENS,

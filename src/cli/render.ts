@@ -5,8 +5,7 @@
  */
 import { Chalk, chalkStderr, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
-import type { SessionDtypes } from '../core/model-files/dtypes.js';
-import type { GenerationResult } from '../index.js';
+import type { GenerationResult, SessionDtypes } from '../index.js';
 import { reportError } from './errors.js';
 
 export interface RenderOptions {

@@ -53,7 +53,7 @@ export class ChatTemplate {
   }
 }
 
-/** The token layout that stands for one image: row-major tiles, then the global image (spec §4.2). */
+/** The token layout that stands for one image: row-major tiles, then the global image (as transformers' Idefics3Processor expands `<image>`). */
 export function imagePromptString(grid: ImageGrid, imageSeqLen: number): string {
   const imageTokens = IMAGE_TOKEN.repeat(imageSeqLen);
   const globalBlock = `${FAKE_IMAGE_TOKEN}${GLOBAL_IMAGE_TOKEN}${imageTokens}${FAKE_IMAGE_TOKEN}`;
