@@ -48,7 +48,7 @@ async function fileSize(p: string): Promise<number> {
 }
 
 /** GET with redirects followed by hand, so that the token only reaches the endpoint's origin. */
-async function getFollowing(ctx: HttpContext, url: string, range: number): Promise<TimedResponse & { url: string }> {
+async function getFollowingRedirects(ctx: HttpContext, url: string, range: number): Promise<TimedResponse & { url: string }> {
   let current = url;
   for (let hops = 0; ; hops++) {
     const headers: Record<string, string> = { 'Accept-Encoding': 'identity', ...authHeaders(ctx, current) };
@@ -153,7 +153,7 @@ async function requestRemainingBytes(ctx: HttpContext, t: Transfer, resumedFrom:
   // opened before the request so that bytes arriving just before a dropped connection are read, not lost
   const fh = await fs.open(t.incomplete, t.offset === 0 ? 'w' : 'r+');
   try {
-    const got = await getFollowing(ctx, t.url, t.offset);
+    const got = await getFollowingRedirects(ctx, t.url, t.offset);
     try {
       if (await refreshExpiredUrl(ctx, t, got)) return;
       const body = await acceptResponse(ctx, t, fh, got.res);

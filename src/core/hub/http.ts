@@ -30,7 +30,7 @@ export interface HttpContext {
   downloadTimeoutMs: number;
 }
 
-export const DEFAULT_RETRY: Required<RetryOptions> = { retries: 4, minDelayMs: 500, maxDelayMs: 8000 };
+const DEFAULT_RETRY: Required<RetryOptions> = { retries: 4, minDelayMs: 500, maxDelayMs: 8000 };
 
 /** A failure worth retrying (connection reset, timeout, 5xx, 429). */
 export class TransientError extends Error {
@@ -43,7 +43,7 @@ export class TransientError extends Error {
   }
 }
 
-export function abortedError(signal: AbortSignal | undefined): SmolVLMError {
+function abortedError(signal: AbortSignal | undefined): SmolVLMError {
   const reason: unknown = signal?.reason;
   return new SmolVLMError('ABORTED', 'download cancelled', reason instanceof Error ? { cause: reason } : undefined);
 }

@@ -47,7 +47,7 @@ function parseHolder(text: string): LockHolder | undefined {
   return undefined;
 }
 
-export function isPidAlive(pid: number): boolean {
+function isPidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

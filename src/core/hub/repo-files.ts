@@ -18,7 +18,7 @@ export interface FileMetadata {
 
 export type HeadResult = { found: true; meta: FileMetadata } | { found: false; response: Response };
 
-export function normalizeEtag(value: string | null): string | undefined {
+function normalizeEtag(value: string | null): string | undefined {
   if (!value) return undefined;
   return value.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 }
