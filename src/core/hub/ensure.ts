@@ -2,9 +2,8 @@
  * Making a Hub model present in the cache, in phases: what the cache holds for the revision (no request when it
  * is complete), else plan (plan.ts), download and link (download.ts), and record the revision's commit in refs/.
  */
-import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
-import { OPTIONAL_FILES, REQUIRED_FILES } from '../model-files/directory.js';
+import { OPTIONAL_FILES, REQUIRED_FILES, sessionPaths } from '../model-files/directory.js';
 import { onnxFileName, pickDtypes, resolveDtypes, sessionFiles, type Dtype, type DtypeSpec, type SessionDtypes, type SessionName } from '../model-files/dtypes.js';
 import { RepoCache, resolveCachedRevision, writeRef } from './cache-layout.js';
 import { downloadPlannedFiles } from './download.js';
@@ -90,9 +89,7 @@ function hubModelResult(
   downloaded: { files: number; bytes: number },
 ): HubModelResult {
   const dir = cache.snapshotDir(commit);
-  const sessions = {} as Record<SessionName, string>;
-  for (const [s, f] of Object.entries(sessionFiles(dtypes)) as [SessionName, string][]) sessions[s] = path.join(dir, ...f.split('/'));
-  return { dir, repo: req.repo, revision: req.revision, commit, fromCache, dtypes, sessions, files, downloaded };
+  return { dir, repo: req.repo, revision: req.revision, commit, fromCache, dtypes, sessions: sessionPaths(dir, dtypes), files, downloaded };
 }
 
 /** What the cache holds for a revision. */

@@ -5,8 +5,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
-import { preferredDtypes } from '../model-files/directory.js';
-import { DEFAULT_DTYPE_PREFERENCE, resolveDtypes, sessionFiles, type SessionDtypes, type SessionName } from '../model-files/dtypes.js';
+import { preferredDtypes, sessionPaths } from '../model-files/directory.js';
+import { DEFAULT_DTYPE_PREFERENCE, resolveDtypes, type SessionDtypes, type SessionName } from '../model-files/dtypes.js';
 import { MODEL_ALIASES } from './aliases.js';
 import { ensureHubModel } from './ensure.js';
 import { expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv } from './env.js';
@@ -82,9 +82,7 @@ export async function hubModelSource(ref: HubReference, options: HubOptions, che
 
 function localModelSource(dir: string, options: HubOptions): ModelSource {
   const dtypes = options.dtype !== undefined ? resolveDtypes(options.dtype) : preferredDtypes(dir, options.dtypePreference);
-  const sessions = {} as Record<SessionName, string>;
-  for (const [s, f] of Object.entries(sessionFiles(dtypes)) as [SessionName, string][]) sessions[s] = path.join(dir, ...f.split('/'));
-  return { dir, fromCache: false, dtypes, sessions };
+  return { dir, fromCache: false, dtypes, sessions: sessionPaths(dir, dtypes) };
 }
 
 async function isDirectory(p: string): Promise<boolean> {

@@ -78,6 +78,13 @@ export function preferredDtypes(dir: string, preference: readonly Dtype[] = DEFA
   return out;
 }
 
+/** Absolute paths of the three session files of `dtypes` in a model directory or snapshot (not checked). */
+export function sessionPaths(dir: string, dtypes: SessionDtypes): Record<SessionName, string> {
+  const paths = {} as Record<SessionName, string>;
+  for (const [session, file] of Object.entries(sessionFiles(dtypes)) as [SessionName, string][]) paths[session] = path.join(dir, ...file.split('/'));
+  return paths;
+}
+
 /** ` (present: fp32, q4)`: the dtypes of `session` the directory has, for a message about a missing file. */
 function presentDtypesHint(dir: string, session: SessionName): string {
   let names: string[] = [];
@@ -109,16 +116,15 @@ export function readModelDirectory(dir: string, dtype?: DtypeSpec): ModelDirecto
     throw new SmolVLMError('MODEL_NOT_FOUND', `model directory ${dir} does not exist`);
   }
   const dtypes = dtype === undefined ? preferredDtypes(absolute) : resolveDtypes(dtype);
-  const onnxPaths = {} as Record<SessionName, string>;
-  for (const [session, file] of Object.entries(sessionFiles(dtypes)) as [SessionName, string][]) {
-    const full = path.join(absolute, file);
-    if (!existsSync(full)) {
+  const onnxPaths = sessionPaths(absolute, dtypes);
+  for (const session of SESSION_NAMES) {
+    if (!existsSync(onnxPaths[session])) {
+      const file = onnxFileName(session, dtypes[session]);
       throw new SmolVLMError(
         'MODEL_FILE_MISSING',
         `model file ${file} (dtype ${dtypes[session]}) is missing in ${absolute}${presentDtypesHint(absolute, session)}`,
       );
     }
-    onnxPaths[session] = full;
   }
   const tokenizerConfig = readJson(absolute, 'tokenizer_config.json');
   const chatTemplate = chatTemplateOf(absolute, tokenizerConfig);
