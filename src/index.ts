@@ -13,6 +13,8 @@ export {
   type ModelAlias,
   type ModelSource,
 } from './core/hub/index.js';
+/** For front ends that name Hub models and manage the cache (the CLI's --model, pull, models and rm). */
+export { formatRef, hubCacheDir, parseModelReference, type CachedRevision, type ModelReference, type RemoveResult } from './core/hub/index.js';
 export type {
   LoadOptions,
   ImageOptions,
@@ -32,7 +34,9 @@ export type { DecodeOptions } from './core/generation/types.js';
 export { PromptCache } from './core/generation/prompt-cache.js';
 export { TextStream } from './core/generation/stream.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';
-export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-dir.js';
+export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-files/dtypes.js';
+/** The dtype each of the three ONNX sessions was loaded with (SmolVLM.dtypes, ModelSource.dtypes). */
+export type { SessionDtypes } from './core/model-files/dtypes.js';
 export {
   Conversation,
   DEFAULT_CONVERSATION_MAX_TOKENS,
@@ -81,10 +85,6 @@ export {
 // local paths as people type them (`~`, `file://`, image extensions).
 export { STDIN_SOURCE, assertSingleStdinSource, sourceLabel, type ImageSourceOptions } from './core/image/source.js';
 export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, isFileUrl, resolveLocalPath, type PathResolveOptions } from './core/image/references.js';
-// The Hub cache as `smolvlm models`, `pull` and `rm` show it: where it is, `org/name@revision`, what a
-// listing and a removal report, dtypes per ONNX session.
-export { hubCacheDir, formatRef, type CachedRevision, type RemoveResult } from './core/hub/index.js';
-export type { SessionDtypes } from './core/model-dir.js';
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';
 export { packageVersion } from './core/version.js';

@@ -7,8 +7,9 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { decodeImage, imageProcessorOptionsFromConfig, preprocessImage } from '../../src/core/image/index.js';
-import { readModelSpec } from '../../src/core/model-config.js';
-import { readModelDirectory, type Dtype } from '../../src/core/model-dir.js';
+import { readModelSpec } from '../../src/core/model-files/spec.js';
+import { readModelDirectory } from '../../src/core/model-files/directory.js';
+import type { Dtype } from '../../src/core/model-files/dtypes.js';
 import { ChatTemplate, expandImagePlaceholders, type ChatMessage } from '../../src/core/prompt.js';
 import { TextTokenizer } from '../../src/core/tokenizer.js';
 import { argmax, currentRssMB, peakRssMB, type ChildResult, type ChildTask, type TurnResult } from './common.js';

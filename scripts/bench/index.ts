@@ -18,7 +18,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureFixtureModel, repoRoot } from '../fixture-model/index.js';
 import { isDtype, type Dtype } from '../fixture-model/presets.js';
-import { readModelDirectory, type Dtype as EngineDtype } from '../../src/core/model-dir.js';
+import { readModelDirectory } from '../../src/core/model-files/directory.js';
+import type { Dtype as EngineDtype } from '../../src/core/model-files/dtypes.js';
 import { ChatTemplate } from '../../src/core/prompt.js';
 import { TextTokenizer } from '../../src/core/tokenizer.js';
 import { ENGINES, SCENARIOS, type ChildResult, type ChildTask, type Engine, type Scenario, type ScenarioName } from './common.js';
@@ -164,7 +165,7 @@ function runChild(task: ChildTask): Promise<ChildResult> {
   });
 }
 
-// Our engine prepares model files once per machine (model-cache.ts). The bench keeps its own cache,
+// Our engine prepares model files once per machine (optimized-graph-cache.ts). The bench keeps its own cache,
 // emptied here; one untimed run per engine revision and dtype fills it, as any second use of a model
 // would find it, and its load time is reported as the first load.
 const modelCache = path.join(args.out, 'model-cache');

@@ -2,8 +2,7 @@
  * The one seam between a `--model` value and a model directory on disk: a local directory as is, or a
  * Hub repo id / alias made present in the huggingface_hub cache (downloading what is missing).
  */
-import { formatRef, resolveModelSource, type DownloadProgress } from '../core/hub/index.js';
-import type { DtypeSpec, SessionDtypes } from '../core/model-dir.js';
+import { formatRef, resolveModelSource, type DownloadProgress, type DtypeSpec, type SessionDtypes } from '../index.js';
 
 export interface ResolveModelOptions {
   dtype?: DtypeSpec;

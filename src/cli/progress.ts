@@ -33,6 +33,8 @@ export function formatProgressLine(event: DownloadProgress): string | undefined 
       return `waiting for another process downloading ${event.repo} ${event.file}`;
     case 'done':
       return `downloaded ${event.repo} ${event.file}${counter(event)}, ${formatSize(event.total)}`;
+    case 'found':
+      return `found ${event.repo} ${event.file}${counter(event)} in the cache: another process downloaded it`;
     default:
       return undefined;
   }

@@ -88,7 +88,7 @@ export class Decoder {
 
   /**
    * Loads a decoder. Unless `options.cacheDir` is false, it is rewritten to compute logits only for the
-   * rows asked for (graph-patch.ts), once, through the model cache.
+   * rows asked for (graph-patch.ts), once, through the optimized-graph cache.
    */
   static async load(file: string, options?: RuntimeOptions): Promise<Decoder> {
     return new Decoder((await createSession(file, options, LOGITS_REWRITE)).session, file);

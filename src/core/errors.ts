@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'HUB_NOT_FOUND' // 404 from the Hub
   | 'OFFLINE' // offline mode and the cache lacks a file
   | 'INTEGRITY' // a download does not match its checksum / size
+  | 'CACHE_BUSY' // another process is downloading into the cache entry (removing it must wait)
   | 'ABORTED'; // cancelled by the caller (AbortSignal)
 
 export class SmolVLMError extends Error {

@@ -14,7 +14,7 @@
  * rows each present appends to its past, so the caller can fetch those instead and keep the cache
  * itself (decoder.ts).
  *
- * The rewritten copy goes to the model cache (model-cache.ts), never beside or over the original;
+ * The rewritten copy goes to the optimized-graph cache (optimized-graph-cache.ts), never beside or over the original;
  * weights are streamed, not held in memory.
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
@@ -25,7 +25,7 @@ import { GRAPH, lengthPrefix, MODEL, onnx, readModelOutline, type Field, type Mo
 export const LOGITS_PATCH_VERSION = 2;
 export const LOGITS_TO_KEEP = 'num_logits_to_keep';
 
-/** The rewrite for the model cache (model-cache.ts). */
+/** The rewrite for the optimized-graph cache (optimized-graph-cache.ts). */
 export const LOGITS_REWRITE = { tag: `decoder-logits-to-keep-v${LOGITS_PATCH_VERSION}`, write: writeDecoderWithLogitsToKeep };
 
 /**
@@ -68,7 +68,7 @@ export const NEW_KV_PREFIX = 'new_key_values.';
  * presents gets the step's new rows only (a few KB) rather than a copy of the whole cache, and appends
  * them to its own copy of the cache. Empty when any present is made differently.
  */
-function planNewRowOutputs(outline: ModelOutline, producer: Map<string, { node: NodeProto; index: number }>): { nodes: NodeProto[]; outputs: onnxProto.onnx.ValueInfoProto[] } {
+function planNewRowOutputs(outline: ModelOutline, producer: Producers): { nodes: NodeProto[]; outputs: onnxProto.onnx.ValueInfoProto[] } {
   const nodes: NodeProto[] = [];
   const outputs: onnxProto.onnx.ValueInfoProto[] = [];
   const presents = outline.outputs.filter((o) => o.name.startsWith('present.'));
@@ -95,27 +95,17 @@ function planNewRowOutputs(outline: ModelOutline, producer: Map<string, { node: 
 const MATMULS = new Set(['MatMul', 'MatMulInteger', 'MatMulNBits', 'Gemm', 'FusedMatMul', 'MatMulIntegerToFloat']);
 const ELEMENTWISE = new Set(['Cast', 'Mul', 'Add', 'Sub', 'Div', 'Identity', 'Tanh']);
 
-/** Finds the lm_head matmul feeding `logits` and the new node list with a row slice on its input, or why not. */
-export function planLogitsSlice(outline: ModelOutline): SlicePlan | string {
-  const { nodes, initializers } = outline;
-  if (outline.inputs.some((i) => i.name === LOGITS_TO_KEEP)) return `the graph already has ${LOGITS_TO_KEEP}`;
-  if (!outline.outputs.some((o) => o.name === 'logits')) return 'the graph has no logits output';
-  if (outline.opset < 10) return `opset ${outline.opset} is older than Slice with inputs`;
-  // External data is found relative to the model file, so a copy elsewhere would not find it.
-  if ([...initializers.values()].some((i) => i.external)) return 'the weights are in external data files';
-  const producer = new Map<string, { node: NodeProto; index: number }>();
-  const consumers = new Map<string, number>();
-  for (const node of nodes) {
-    node.output.forEach((name, index) => producer.set(name, { node, index }));
-    for (const name of node.input) consumers.set(name, (consumers.get(name) ?? 0) + 1);
-  }
-  const graphInputs = new Set(outline.inputs.map((i) => i.name));
+type Producers = Map<string, { node: NodeProto; index: number }>;
 
-  // Constant-like: weights, Constant nodes, the scale / zero point of a DynamicQuantizeLinear (scalars),
-  // and elementwise results of those.
+/**
+ * Constant-like tensors: weights, Constant nodes, the scale / zero point of a DynamicQuantizeLinear (scalars),
+ * and elementwise results of those.
+ */
+function constantLikeTest(outline: ModelOutline, producer: Producers): (name: string) => boolean {
+  const graphInputs = new Set(outline.inputs.map((i) => i.name));
   const memo = new Map<string, boolean>();
   const constantLike = (name: string, depth = 0): boolean => {
-    if (name === '' || initializers.has(name)) return true;
+    if (name === '' || outline.initializers.has(name)) return true;
     if (graphInputs.has(name)) return false;
     const cached = memo.get(name);
     if (cached !== undefined) return cached;
@@ -128,19 +118,27 @@ export function planLogitsSlice(outline: ModelOutline): SlicePlan | string {
     memo.set(name, result);
     return result;
   };
+  return (name) => constantLike(name);
+}
 
+/**
+ * Walks back from `logits` through elementwise ops to the lm_head matmul; returns it with the tensors on the way
+ * (whose shapes change once rows are sliced), or why the graph does not fit.
+ */
+function findLmHead(outline: ModelOutline, producer: Producers): { matmul: NodeProto; reshaped: Set<string> } | string {
+  const consumers = new Map<string, number>();
+  for (const node of outline.nodes) for (const name of node.input) consumers.set(name, (consumers.get(name) ?? 0) + 1);
+  const constantLike = constantLikeTest(outline, producer);
   const reshaped = new Set<string>(['logits']);
   let tensor = 'logits';
-  let matmul: NodeProto | undefined;
-  for (let step = 0; step < 12 && !matmul; step++) {
+  for (let step = 0; step < 12; step++) {
     const p = producer.get(tensor);
     if (!p) return `no node produces ${tensor}`;
     const { node } = p;
     if ((consumers.get(tensor) ?? 0) > (tensor === 'logits' ? 0 : 1)) return `${tensor} has other consumers`;
     if (MATMULS.has(node.opType) && (node.domain === '' || node.domain === 'com.microsoft' || !node.domain)) {
       if (!constantLike(node.input[1] ?? '')) return `${node.name || node.opType}: the weight is not constant`;
-      matmul = node;
-      break;
+      return { matmul: node, reshaped };
     }
     if (!ELEMENTWISE.has(node.opType)) return `unexpected ${node.opType} between the lm_head and logits`;
     const activations = node.input.filter((i) => !constantLike(i));
@@ -148,53 +146,72 @@ export function planLogitsSlice(outline: ModelOutline): SlicePlan | string {
     tensor = activations[0]!;
     reshaped.add(tensor);
   }
-  if (!matmul) return 'no lm_head matmul found';
+  return 'no lm_head matmul found';
+}
+
+const SLICE_PREFIX = 'smolvlm_logits_to_keep/';
+
+function int64Constant(name: string, values: bigint[]): NodeProto {
+  return onnx.NodeProto.create({
+    name: `${SLICE_PREFIX}${name}`,
+    opType: 'Constant',
+    output: [`${SLICE_PREFIX}${name}`],
+    attribute: [
+      onnx.AttributeProto.create({
+        name: 'value',
+        type: onnx.AttributeProto.AttributeType.TENSOR,
+        t: onnx.TensorProto.create({
+          dataType: onnx.TensorProto.DataType.INT64,
+          dims: [values.length],
+          rawData: new Uint8Array(BigInt64Array.from(values).buffer),
+        }),
+      }),
+    ],
+  });
+}
+
+/** The nodes that slice the last `num_logits_to_keep` rows of `input`, ending in the tensor they return. */
+function rowSliceNodes(input: string, opset: number): { nodes: NodeProto[]; sliced: string } {
+  const op = (opType: string, name: string, inputs: string[]): NodeProto =>
+    onnx.NodeProto.create({ name: `${SLICE_PREFIX}${name}`, opType, input: inputs, output: [`${SLICE_PREFIX}${name}`] });
+  const sliced = `${SLICE_PREFIX}rows`;
+  const nodes = [
+    int64Constant('one', [1n]),
+    op('Reshape', 'k', [LOGITS_TO_KEEP, `${SLICE_PREFIX}one`]),
+    op('Neg', 'start', [`${SLICE_PREFIX}k`]),
+    int64Constant('end', [0x7fffffffffffffffn]),
+    int64Constant('axis', [opset >= 11 ? -2n : 1n]),
+    onnx.NodeProto.create({
+      name: sliced,
+      opType: 'Slice',
+      input: [input, `${SLICE_PREFIX}start`, `${SLICE_PREFIX}end`, `${SLICE_PREFIX}axis`],
+      output: [sliced],
+    }),
+  ];
+  return { nodes, sliced };
+}
+
+/** Finds the lm_head matmul feeding `logits` and the new node list with a row slice on its input, or why not. */
+export function planLogitsSlice(outline: ModelOutline): SlicePlan | string {
+  const { nodes, initializers } = outline;
+  if (outline.inputs.some((i) => i.name === LOGITS_TO_KEEP)) return `the graph already has ${LOGITS_TO_KEEP}`;
+  if (!outline.outputs.some((o) => o.name === 'logits')) return 'the graph has no logits output';
+  if (outline.opset < 10) return `opset ${outline.opset} is older than Slice with inputs`;
+  // External data is found relative to the model file, so a copy elsewhere would not find it.
+  if ([...initializers.values()].some((i) => i.external)) return 'the weights are in external data files';
+  const producer: Producers = new Map();
+  for (const node of nodes) node.output.forEach((name, index) => producer.set(name, { node, index }));
+  const found = findLmHead(outline, producer);
+  if (typeof found === 'string') return found;
+  const { matmul, reshaped } = found;
   const input = matmul.input[0]!;
   // A DynamicQuantizeMatMul-style op that quantizes its float input itself would change with fewer rows.
   if (matmul.opType === 'MatMulIntegerToFloat' && producer.get(input)?.node.opType !== 'DynamicQuantizeLinear') {
     return 'the lm_head quantizes its input inside the op';
   }
-
-  const prefix = 'smolvlm_logits_to_keep/';
-  const int64 = (name: string, values: bigint[]): NodeProto =>
-    onnx.NodeProto.create({
-      name: `${prefix}${name}`,
-      opType: 'Constant',
-      output: [`${prefix}${name}`],
-      attribute: [
-        onnx.AttributeProto.create({
-          name: 'value',
-          type: onnx.AttributeProto.AttributeType.TENSOR,
-          t: onnx.TensorProto.create({
-            dataType: onnx.TensorProto.DataType.INT64,
-            dims: [values.length],
-            rawData: new Uint8Array(BigInt64Array.from(values).buffer),
-          }),
-        }),
-      ],
-    });
-  const op = (opType: string, name: string, inputs: string[]): NodeProto =>
-    onnx.NodeProto.create({ name: `${prefix}${name}`, opType, input: inputs, output: [`${prefix}${name}`] });
-  const sliced = `${prefix}rows`;
-  const inserted = [
-    int64('one', [1n]),
-    op('Reshape', 'k', [LOGITS_TO_KEEP, `${prefix}one`]),
-    op('Neg', 'start', [`${prefix}k`]),
-    int64('end', [0x7fffffffffffffffn]),
-    int64('axis', [outline.opset >= 11 ? -2n : 1n]),
-    onnx.NodeProto.create({
-      name: sliced,
-      opType: 'Slice',
-      input: [input, `${prefix}start`, `${prefix}end`, `${prefix}axis`],
-      output: [sliced],
-    }),
-  ];
-  const patchedMatmul = onnx.NodeProto.create({ ...matmul, input: [sliced, ...matmul.input.slice(1)] });
-  const out: NodeProto[] = [];
-  for (const node of nodes) {
-    if (node === matmul) out.push(...inserted, patchedMatmul);
-    else out.push(node);
-  }
+  const slice = rowSliceNodes(input, outline.opset);
+  const patchedMatmul = onnx.NodeProto.create({ ...matmul, input: [slice.sliced, ...matmul.input.slice(1)] });
+  const out = nodes.flatMap((node) => (node === matmul ? [...slice.nodes, patchedMatmul] : [node]));
   for (const name of matmul.output) reshaped.add(name);
   const newRows = planNewRowOutputs(outline, producer);
   return { nodes: [...out, ...newRows.nodes], reshaped, outputs: newRows.outputs };

@@ -1,4 +1,6 @@
-import { DEFAULT_MODEL, resolveModelSource, type HubOptions, type ModelSource } from './hub/index.js';
+import { DEFAULT_MODEL } from './hub/aliases.js';
+import type { HubOptions } from './hub/options.js';
+import { resolveModelSource, type ModelSource } from './hub/resolve.js';
 import { SmolVLM, type LoadOptions } from './model.js';
 
 export interface LoadModelOptions extends LoadOptions {

@@ -1,4 +1,4 @@
-import type { DtypeSpec } from './model-dir.js';
+import type { DtypeSpec } from './model-files/dtypes.js';
 import type { RuntimeOptions } from './runtime.js';
 import { describeValue, isRecord, usageError } from './untyped.js';
 

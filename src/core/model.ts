@@ -15,8 +15,9 @@ import type { DecodeOptions, GenerateRequest, GenerationResult, TokenizedPrompt 
 import { imageProcessorOptionsFromConfig, type ImageProcessorOptions } from './image/index.js';
 import type { ImageSourceOptions } from './image/source.js';
 import { checkLoadArguments, type LoadOptions } from './load-options.js';
-import { readModelSpec, type ModelSpec } from './model-config.js';
-import { availableDtypes, DEFAULT_DTYPE_PREFERENCE, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
+import { readModelDirectory, type ModelDirectory } from './model-files/directory.js';
+import type { SessionDtypes } from './model-files/dtypes.js';
+import { readModelSpec, type ModelSpec } from './model-files/spec.js';
 import { ChatTemplate, expandImagePlaceholders, type ChatMessage, type ImageInput } from './prompt.js';
 import { intraOpThreads } from './runtime.js';
 import { TextTokenizer } from './tokenizer.js';
@@ -70,7 +71,7 @@ export class SmolVLM {
     checkLoadArguments(dir, options);
     const started = performance.now();
     const runtime = { ...options, threads: intraOpThreads(options.threads, options.onWarning) };
-    const directory = readModelDirectory(dir, options.dtype ?? defaultDtypes(dir));
+    const directory = readModelDirectory(dir, options.dtype);
     const [vision, embedder, decoder] = await Promise.all([
       VisionEncoder.load(directory.onnxPaths.vision_encoder, runtime),
       TokenEmbedder.load(directory.onnxPaths.embed_tokens, runtime),
@@ -131,15 +132,4 @@ export class SmolVLM {
   #imageSpans(ids: readonly number[], images: readonly PreparedImage[]) {
     return findImageSpans(ids, images, this.spec.imageTokenId, this.spec.imageSeqLen);
   }
-}
-
-/** Per session, the first dtype of the preference list whose file exists in `dir`. */
-function defaultDtypes(dir: string): DtypeSpec | undefined {
-  const spec: Partial<Record<(typeof SESSION_NAMES)[number], Dtype>> = {};
-  for (const session of SESSION_NAMES) {
-    const present = availableDtypes(dir, session);
-    const choice = DEFAULT_DTYPE_PREFERENCE.find((d) => present.includes(d));
-    if (choice) spec[session] = choice;
-  }
-  return spec;
 }

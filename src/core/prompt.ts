@@ -1,6 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { SmolVLMError } from './errors.js';
-import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-config.js';
+import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-files/spec.js';
 
 /** The roles a chat message may have. */
 export const ROLES = ['system', 'user', 'assistant'] as const;
@@ -55,7 +55,7 @@ export class ChatTemplate {
   }
 }
 
-/** The token layout that stands for one image: row-major tiles, then the global image. */
+/** The token layout that stands for one image: row-major tiles, then the global image (as transformers' Idefics3Processor expands `<image>`). */
 export function imagePromptString(grid: ImageGrid, imageSeqLen: number): string {
   const imageTokens = IMAGE_TOKEN.repeat(imageSeqLen);
   const globalBlock = `${FAKE_IMAGE_TOKEN}${GLOBAL_IMAGE_TOKEN}${imageTokens}${FAKE_IMAGE_TOKEN}`;

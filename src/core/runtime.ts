@@ -5,7 +5,7 @@ import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
 import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
-import { createCachedSession, type CachedSession, type Rewrite } from './model-cache.js';
+import { createOptimizedSession, type GraphRewrite, type OptimizedSession } from './optimized-graph-cache.js';
 
 export interface RuntimeOptions {
   /** Intra-op threads per session; default: the physical CPU cores this process may use (defaultThreadCount); at most the logical CPUs. */
@@ -81,12 +81,12 @@ function cpuList(list: string): Set<number> {
 }
 
 /**
- * Creates a session from a file path (so external data beside it resolves) through the model cache
- * (model-cache.ts: optional rewrite, saved optimized graph), with a clear error naming the file.
+ * Creates a session from a file path (so external data beside it resolves) through the optimized-graph
+ * cache (optimized-graph-cache.ts: optional rewrite, saved optimized graph), with a clear error naming the file.
  */
-export async function createSession(file: string, options: RuntimeOptions = {}, rewrite?: Rewrite): Promise<CachedSession> {
+export async function createSession(file: string, options: RuntimeOptions = {}, rewrite?: GraphRewrite): Promise<OptimizedSession> {
   try {
-    return await createCachedSession(file, {
+    return await createOptimizedSession(file, {
       intraOpNumThreads: options.threads ?? defaultThreadCount(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',

@@ -3,7 +3,7 @@
  * download on first use, the cache on the second, pull / models / rm, offline and 404 errors.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -132,6 +132,18 @@ describe('a model from the Hub', () => {
     for (const alias of ['256m', '500m', '2.2b']) assert.match(available.stdout, new RegExp(`^${alias.replace('.', '\\.')}\\s+HuggingFaceTB/`, 'm'));
   });
 
+  test('rm of a model another process is downloading fails as a runtime error (exit 1), not a usage error', async () => {
+    const locks = path.join(cache, '.locks', 'models--org--tiny');
+    mkdirSync(locks, { recursive: true });
+    writeFileSync(path.join(locks, 'busy.lock'), JSON.stringify({ pid: process.pid, hostname: os.hostname(), token: 't', createdAt: '' }));
+    try {
+      assertOneLineError(await smolvlm(['rm', REPO, '--yes']), new RegExp(`org/tiny is being downloaded by pid ${process.pid}; try again`));
+      assert.ok(existsSync(repoDir()));
+    } finally {
+      rmSync(path.join(locks, 'busy.lock'));
+    }
+  });
+
   test('rm asks for --yes in a pipe, then removes the model', async () => {
     const refused = await smolvlm(['rm', REPO]);
     assert.equal(refused.code, 2, refused.stderr);
@@ -158,6 +170,12 @@ describe('a model from the Hub', () => {
 
   test('an unknown repo (404) fails with one clear line', async () => {
     assertOneLineError(await smolvlm(['describe', image, '--model', 'org/nope']), /repository org\/nope not found/);
+  });
+
+  test('HF_ENDPOINT that is not a URL is named with its value (usage error, exit 2)', async () => {
+    const result = await runCli(['pull', REPO], { env: { HF_ENDPOINT: 'not-a-url', HF_HUB_CACHE: path.join(scratch, 'no-cache'), HF_HUB_OFFLINE: undefined } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stderr, 'smolvlm: error: HF_ENDPOINT is not an http(s) URL: "not-a-url" (expected e.g. https://huggingface.co)\n');
   });
 });
 
@@ -194,5 +212,19 @@ describe('download progress', () => {
     assert.ok(texts.at(-1)!.length <= 37, texts.at(-1));
     view.onProgress(event(8 * MiB, 'done'));
     assert.deepEqual(view.summary(), { files: 1, bytes: 8 * MiB, ms: 4000 });
+  });
+
+  test('in a pipe: a file another process downloaded while this one waited is reported as found, not downloaded', () => {
+    const notes: string[] = [];
+    const renderer = { interactive: false, spin: () => undefined, note: (t: string) => notes.push(t) } as unknown as Renderer;
+    const view = new DownloadProgressView(renderer, { now: () => 0 });
+    const base = { repo: REPO, revision: 'main', commit: COMMIT, file: 'onnx/vision_encoder.onnx', fileIndex: 0, totalFiles: 2, total: 4096, resumedFrom: 0, overallTotal: 8192 };
+    view.onProgress({ ...base, phase: 'waiting', downloaded: 0, overallDownloaded: 0 });
+    view.onProgress({ ...base, phase: 'found', downloaded: 4096, overallDownloaded: 4096 });
+    assert.deepEqual(notes, [
+      'waiting for another process downloading org/tiny onnx/vision_encoder.onnx',
+      'found org/tiny onnx/vision_encoder.onnx (1/2) in the cache: another process downloaded it',
+    ]);
+    assert.deepEqual(view.summary(), { files: 0, bytes: 0, ms: 0 });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * A Hugging Face Hub look-alike on 127.0.0.1 for the hub tests: `resolve` HEAD/GET (302 to a "CDN" on a second
- * port for LFS files, 200 with the git-sha1 ETag for small ones), the tree API, Range requests, a request log
+ * port for LFS files, 200 with the git-sha1 ETag for small ones), the tree API (paged if asked), Range requests, a request log
  * and fault injection. The CDN is another origin on purpose: the token must never reach it.
  */
 import { createHash } from 'node:crypto';
@@ -28,6 +28,8 @@ export interface FakeHubOptions {
   repos: FakeRepo[];
   /** Serve the tree API (default true). */
   treeApi?: boolean;
+  /** Entries per page of the tree API; more pages are linked with `Link: <...>; rel="next"` (default: one page). */
+  treePageSize?: number;
   /** old repo id -> new repo id, answered with a relative 307 like a renamed repo. */
   renamed?: Record<string, string>;
   /** Small files answer with a relative 307 to `/api/resolve-cache/...` pinned to the commit, as huggingface.co does. */
@@ -309,7 +311,15 @@ export class FakeHub {
         ...(isLfs(p) ? { lfs: { oid: sha256Hex(c), size: c.length, pointerSize: 134 } } : {}),
       }));
     if (entries.length === 0) return this.end(res, e, 404, { 'X-Error-Code': 'EntryNotFound', 'Content-Type': 'application/json' }, '{"error":"Entry not found"}');
-    this.end(res, e, 200, { 'Content-Type': 'application/json' }, JSON.stringify(entries));
+    const size = this.options.treePageSize ?? entries.length;
+    const url = new URL(req.url ?? '/', this.url);
+    const from = Number(url.searchParams.get('cursor') ?? 0);
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (from + size < entries.length) {
+      url.searchParams.set('cursor', String(from + size));
+      headers['Link'] = `<${url.href}>; rel="next"`;
+    }
+    this.end(res, e, 200, headers, JSON.stringify(entries.slice(from, from + size)));
   }
 
   private onCdn(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { PromptCache, SmolVLM, type ChatMessage } from '../../src/index.js';
+import { PromptCache, SmolVLM, SmolVLMError, type ChatMessage } from '../../src/index.js';
 import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
+import { readModelDirectory } from '../../src/core/model-files/directory.js';
+import type { Dtype } from '../../src/core/model-files/dtypes.js';
+import { readModelSpec } from '../../src/core/model-files/spec.js';
 
 let modelDir: string;
 let model: SmolVLM;
@@ -131,5 +134,24 @@ describe('bad model directories', () => {
 
   test('a directory that does not exist', async () => {
     await assert.rejects(SmolVLM.load(path.join(tmp, 'nope')), { code: 'MODEL_NOT_FOUND' });
+  });
+
+  test('configuration files are checked where they are read; a missing dtype lists the ones present', () => {
+    const dir = path.join(tmp, 'configs');
+    cpSync(modelDir, dir, { recursive: true });
+    const read = () => readModelSpec(readModelDirectory(dir, 'fp32'));
+    assert.equal(read().imageTokenId > 0, true);
+    writeFileSync(path.join(dir, 'generation_config.json'), '[2]');
+    assert.throws(read, (e: SmolVLMError) => e.code === 'MODEL_INVALID' && /generation_config\.json .* is not a JSON object/.test(e.message));
+    cpSync(path.join(modelDir, 'generation_config.json'), path.join(dir, 'generation_config.json'));
+    const config = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, image_token_id: '5', image_token_index: undefined }));
+    assert.throws(read, (e: SmolVLMError) => e.code === 'MODEL_INVALID' && e.message.includes('no image_token_id'));
+    assert.throws(() => readModelDirectory(dir, { vision_encoder: 'fp64' as Dtype }), { code: 'USAGE' });
+    rmSync(path.join(dir, 'onnx', 'vision_encoder_q4.onnx'));
+    assert.throws(
+      () => readModelDirectory(dir, 'q4'),
+      (e: SmolVLMError) => e.code === 'MODEL_FILE_MISSING' && /onnx\/vision_encoder_q4\.onnx \(dtype q4\) is missing .*\(present: fp32, fp16, /.test(e.message),
+    );
   });
 });

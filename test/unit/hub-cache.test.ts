@@ -103,7 +103,7 @@ describe('listing and removing cached models', () => {
     const locks = path.join(env.cacheDir, '.locks', `models--${REPO.replace('/', '--')}`);
     await fs.mkdir(locks, { recursive: true });
     await fs.writeFile(path.join(locks, 'x.lock'), JSON.stringify({ pid: process.pid, hostname: os.hostname(), token: 't', createdAt: '' }));
-    await assert.rejects(removeCachedModel(REPO, { cacheDir: env.cacheDir }), (e: Error & { code?: string }) => e.code === 'USAGE' && e.message.includes(`pid ${process.pid}`));
+    await assert.rejects(removeCachedModel(REPO, { cacheDir: env.cacheDir }), (e: Error & { code?: string }) => e.code === 'CACHE_BUSY' && e.message.includes(`pid ${process.pid}`));
     await fs.rm(path.join(locks, 'x.lock'));
     const res = await removeCachedModel(`${REPO}@${MAIN.slice(0, 8)}`, { cacheDir: env.cacheDir });
     assert.equal(res.removedRepo, true);

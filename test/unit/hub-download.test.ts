@@ -3,7 +3,8 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { pullModel, resolveModelSource, type DownloadProgress } from '../../src/core/hub/index.js';
+import { pullModel, resolveModelSource, type DownloadProgress, type HubOptions } from '../../src/core/hub/index.js';
+import { acquireLock } from '../../src/core/hub/lock.js';
 import { fakeCommit, gitBlobSha1, sha256Hex, smolvlmRepoFiles, type FakeRepo } from '../helpers/fake-hub.js';
 import { hubTestEnv, listDir, type HubTestEnv } from '../helpers/hub-test-env.js';
 
@@ -216,6 +217,32 @@ describe('hub download faults', { concurrency: true }, () => {
       await env.close().catch(() => undefined);
     }
   });
+
+  test('an endpoint that is not a URL names its source and value; a port fetch refuses is named, not retried', async () => {
+    const env = await freshEnv();
+    try {
+      const withEnv = (HF_ENDPOINT: string): HubOptions => {
+        const { endpoint, ...rest } = env.opts({ dtype: 'q4' });
+        assert.ok(endpoint); // the option would win over HF_ENDPOINT
+        return { ...rest, env: { HF_ENDPOINT } };
+      };
+      await assert.rejects(resolveModelSource(REPO, withEnv('not-a-url')), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'USAGE');
+        assert.match(e.message, /^HF_ENDPOINT is not an http\(s\) URL: "not-a-url"/);
+        return true;
+      });
+      await assert.rejects(resolveModelSource(REPO, env.opts({ endpoint: 'ftp://hub.test' })), /the endpoint option is not an http\(s\) URL: "ftp:\/\/hub.test"/);
+      env.hub.clearLog();
+      await assert.rejects(resolveModelSource(REPO, withEnv('http://127.0.0.1:1')), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'NETWORK');
+        assert.match(e.message, /127\.0\.0\.1:1: fetch refuses port 1 \(reserved for another protocol/);
+        assert.doesNotMatch(e.message, /attempts/);
+        return true;
+      });
+    } finally {
+      await env.close();
+    }
+  });
 });
 
 describe('hub errors and auth', () => {
@@ -366,6 +393,21 @@ describe('offline, foreign caches, probing, cancellation, locks', { concurrency:
     }
   });
 
+  test('a tree listing in pages is followed to its last page', async () => {
+    const env = await hubTestEnv({ repos: [repo()], treePageSize: 2 });
+    try {
+      const src = await resolveModelSource(REPO, env.opts({ dtype: 'fp32' }));
+      assert.ok(src.files!.includes('onnx/decoder_model_merged.onnx_data_1'));
+      const pages = env.hub.log.filter((r) => r.path.startsWith('/api/models/'));
+      const onnxFiles = Object.keys(env.hub.repo(REPO)!.files).filter((f) => f.startsWith('onnx/')).length;
+      assert.equal(pages.length, Math.ceil(onnxFiles / 2));
+      assert.ok(pages.slice(1).every((p) => p.path.includes('cursor=')));
+      assert.equal(env.hub.log.filter((r) => r.method === 'HEAD' && r.file?.includes('_data_2')).length, 0, 'no HEAD probing');
+    } finally {
+      await env.close();
+    }
+  });
+
   test('without the tree API, data parts are found by HEAD probing', async () => {
     const env = await freshEnv(repo(), false);
     try {
@@ -400,6 +442,44 @@ describe('offline, foreign caches, probing, cancellation, locks', { concurrency:
       const src = await resolveModelSource(REPO, env.opts({ dtype: 'q4' }));
       assert.equal(env.hub.requestsFor(file, { method: 'GET' })[0]!.range, `bytes=${partial}-`);
       assert.deepEqual(await fs.readFile(src.sessions.vision_encoder), env.hub.repo(REPO)!.files[file]);
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('a file another process completes while this one waits is reported as found, not downloaded', async () => {
+    const env = await freshEnv();
+    try {
+      const file = 'onnx/vision_encoder_q4.onnx';
+      const content = env.hub.repo(REPO)!.files[file]!;
+      const sha = sha256Hex(content);
+      // "another process": holds the blob's lock, then puts the blob in place and lets go
+      const other = await acquireLock(path.join(env.cacheDir, '.locks', `models--${REPO.replace('/', '--')}`, `${sha}.lock`));
+      const finishOther = async (): Promise<void> => {
+        const blobs = path.join(env.repoDir(REPO), 'blobs');
+        await fs.mkdir(blobs, { recursive: true });
+        await fs.writeFile(path.join(blobs, sha), content);
+        await other.release();
+      };
+      const events: DownloadProgress[] = [];
+      let finishing: Promise<void> | undefined;
+      const src = await resolveModelSource(
+        REPO,
+        env.opts({
+          dtype: 'q4',
+          onProgress: (p) => {
+            events.push(p);
+            if (p.phase === 'waiting' && p.file === file) finishing ??= finishOther();
+          },
+        }),
+      );
+      await finishing;
+      assert.deepEqual(events.filter((e) => e.file === file).map((e) => e.phase), ['waiting', 'found']);
+      assert.ok(!events.some((e) => e.phase === 'done' && e.file === file));
+      assert.equal(env.hub.requestsFor(file, { method: 'GET' }).length, 0);
+      assert.equal(src.downloaded!.files, events.filter((e) => e.phase === 'done').length);
+      assert.ok(src.files!.includes(file));
+      assert.deepEqual(await fs.readFile(src.sessions.vision_encoder), content);
     } finally {
       await env.close();
     }

@@ -41,7 +41,7 @@ function gradient(width: number, height: number): RawImage {
 /** The float the processor produces for an 8-bit level with mean = std = 0.5. */
 const level = (v: number) => Math.fround(Math.fround(Math.fround(v / 255) - 0.5) / 0.5);
 
-describe('image sizes (spec §3.3 worked examples)', () => {
+describe('image sizes (the worked examples of ../shared/spec/smolvlm-onnx.md, section 3.3)', () => {
   const cases: { input: [number, number]; L: number; M: number; step1: [number, number]; step2: [number, number] }[] = [
     { input: [1000, 750], L: 2048, M: 512, step1: [2048, 1536], step2: [2048, 1536] },
     { input: [1000, 750], L: 1536, M: 384, step1: [1536, 1152], step2: [1536, 1152] },

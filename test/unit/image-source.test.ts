@@ -384,6 +384,15 @@ describe('readImageSource: http(s)', () => {
     await rejectsWith(readImageSource('https://no.such.host/cat.png', { fetch: dnsFailure }), 'NETWORK', /no\.such\.host\/cat\.png: host not found/);
   });
 
+  test('a port fetch refuses is explained, with the URL (not a bare "bad port")', async () => {
+    // undici refuses the Fetch standard's "bad ports" before connecting: nothing is sent anywhere
+    await rejectsWith(
+      readImageSource('http://127.0.0.1:1/x.png'),
+      'NETWORK',
+      /^could not download http:\/\/127\.0\.0\.1:1\/x\.png: fetch refuses port 1 \(reserved for another protocol; use another port\)$/,
+    );
+  });
+
   test('custom fetch and User-Agent; passwords are hidden', async () => {
     let seen: string | null = null;
     const fake = (async (_input: unknown, init?: RequestInit) => {

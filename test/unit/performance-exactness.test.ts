@@ -13,7 +13,7 @@ import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
 import { EmbeddingTable } from '../../src/core/embedding-table.js';
 import { float16ArrayToFloat32 } from '../../src/core/float16.js';
 import { LOGITS_REWRITE, NEW_KV_PREFIX, writeDecoderWithLogitsToKeep } from '../../src/core/graph-patch.js';
-import { createCachedSession } from '../../src/core/model-cache.js';
+import { createOptimizedSession } from '../../src/core/optimized-graph-cache.js';
 import { SmolVLM } from '../../src/index.js';
 
 const DTYPES = ['fp32', 'fp16', 'int8', 'uint8', 'q4', 'q4f16'] as const;
@@ -76,13 +76,13 @@ describe('decoder rewrite', () => {
   }
 });
 
-describe('model cache', () => {
+describe('optimized-graph cache', () => {
   test('the saved optimized graph gives the same outputs, and a second load uses it', async () => {
     const cacheDir = path.join(tmp, 'cache');
     const source = file('decoder_model_merged', 'int8');
-    const first = await createCachedSession(source, { cacheDir, rewrite: LOGITS_REWRITE, graphOptimizationLevel: 'all' });
+    const first = await createOptimizedSession(source, { cacheDir, rewrite: LOGITS_REWRITE, graphOptimizationLevel: 'all' });
     assert.equal(first.rewritten, true);
-    const second = await createCachedSession(source, { cacheDir, rewrite: LOGITS_REWRITE, graphOptimizationLevel: 'all' });
+    const second = await createOptimizedSession(source, { cacheDir, rewrite: LOGITS_REWRITE, graphOptimizationLevel: 'all' });
     assert.equal(path.dirname(second.loadedFrom), cacheDir);
     const feeds = { ...(await prefillFeeds(first.session, 5)), num_logits_to_keep: new ort.Tensor('int64', new BigInt64Array([1n]), []) };
     const a = await first.session.run(feeds);
@@ -92,7 +92,7 @@ describe('model cache', () => {
   });
 
   test('cacheDir: false loads the file as it is', async () => {
-    const loaded = await createCachedSession(file('decoder_model_merged', 'fp32'), { cacheDir: false, rewrite: LOGITS_REWRITE });
+    const loaded = await createOptimizedSession(file('decoder_model_merged', 'fp32'), { cacheDir: false, rewrite: LOGITS_REWRITE });
     assert.equal(loaded.rewritten, false);
     assert.ok(!loaded.session.inputNames.includes('num_logits_to_keep'));
   });

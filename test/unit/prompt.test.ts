@@ -9,7 +9,7 @@ import { referenceModelDir, skipUnlessShared } from '../helpers/shared.js';
 const skip = skipUnlessShared(referenceModelDir);
 const readRef = (file: string) => JSON.parse(readFileSync(path.join(referenceModelDir, file), 'utf8'));
 
-describe('prompt layout with the real SmolVLM-256M tokenizer and template (spec §8)', { skip }, () => {
+describe('prompt layout with the real SmolVLM-256M tokenizer and template (test vectors of ../shared/spec/smolvlm-onnx.md, section 8)', { skip }, () => {
   const tokenizer = skip ? undefined! : new TextTokenizer(readRef('tokenizer.json'), readRef('tokenizer_config.json'));
   const template = skip ? undefined! : new ChatTemplate(readRef('chat_template.json').chat_template);
 

@@ -12,7 +12,7 @@
 import type { KvCache } from '../decoder.js';
 import { SmolVLMError, throwIfCancelled } from '../errors.js';
 import type { ImageSourceOptions } from '../image/source.js';
-import type { ModelSpec } from '../model-config.js';
+import type { ModelSpec } from '../model-files/spec.js';
 import { messageImages, type ChatMessage, type ImageInput } from '../prompt.js';
 import type { TextTokenizer } from '../tokenizer.js';
 import type { ImageFeatures } from './features.js';

@@ -1,7 +1,17 @@
+/*
+ * huggingface_hub's cache layout: where one repo's blobs, snapshots, refs, markers and locks live, and the refs
+ * that map a revision to a commit.
+ *
+ *   <root>/models--org--name/blobs/<etag>                       file content, named by its ETag
+ *   <root>/models--org--name/refs/<revision>                    the commit sha, no newline
+ *   <root>/models--org--name/snapshots/<commit>/<path>          relative symlink into blobs/
+ *   <root>/models--org--name/.no_exist/<commit>/<path>          empty marker: the repo has no such file
+ *   <root>/.locks/models--org--name/<etag>.lock                 held while a blob is downloaded
+ */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isCommitSha } from './refs.js';
+import { isCommitSha } from './model-reference.js';
 
 /** `models--org--name` (huggingface_hub repo_folder_name). */
 export function repoFolderName(repo: string): string {
@@ -86,61 +96,6 @@ export async function writeRef(cache: RepoCache, revision: string, commit: strin
   await fs.writeFile(tmp, commit);
   try {
     await fs.rename(tmp, target);
-  } catch (error) {
-    await fs.rm(tmp, { force: true });
-    throw error;
-  }
-}
-
-/** True when the snapshot entry exists and leads to a regular file (a symlink to a present blob). */
-export async function isInSnapshot(cache: RepoCache, commit: string, file: string): Promise<boolean> {
-  try {
-    return (await fs.stat(cache.snapshotFile(commit, file))).isFile();
-  } catch {
-    return false;
-  }
-}
-
-export async function hasNoExistMarker(cache: RepoCache, commit: string, file: string): Promise<boolean> {
-  return pathExists(cache.noExistPath(commit, file));
-}
-
-export async function writeNoExistMarker(cache: RepoCache, commit: string, file: string): Promise<void> {
-  const marker = cache.noExistPath(commit, file);
-  await fs.mkdir(path.dirname(marker), { recursive: true });
-  await fs.writeFile(marker, '');
-}
-
-/**
- * Points `snapshots/<commit>/<file>` at `blobs/<etag>` with a relative symlink (replacing a stale entry atomically).
- * Where symlinks are not allowed (Windows without developer mode) the blob is copied instead.
- */
-export async function linkIntoSnapshot(cache: RepoCache, commit: string, file: string, etag: string): Promise<void> {
-  const linkPath = cache.snapshotFile(commit, file);
-  const blob = cache.blobPath(etag);
-  await fs.mkdir(path.dirname(linkPath), { recursive: true });
-  const target = path.relative(path.dirname(linkPath), blob);
-  try {
-    await fs.symlink(target, linkPath);
-    return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EACCES') {
-      if (await pathExists(linkPath)) return;
-      await fs.copyFile(blob, linkPath);
-      return;
-    }
-    if (code !== 'EEXIST') throw error;
-  }
-  try {
-    if ((await fs.readlink(linkPath)) === target) return;
-  } catch {
-    // a regular file (copy fallback or another tool): replaced below like a stale link
-  }
-  const tmp = cache.tempPath('link');
-  await fs.symlink(target, tmp);
-  try {
-    await fs.rename(tmp, linkPath);
   } catch (error) {
     await fs.rm(tmp, { force: true });
     throw error;

@@ -1,201 +1,109 @@
-import { promises as fs } from 'node:fs';
-import { SmolVLMError } from '../errors.js';
-import type { RepoCache } from './cache-layout.js';
-import {
-  authHeaders,
-  backoffDelay,
-  classifyStreamError,
-  hubHttpError,
-  isRetryableStatus,
-  networkError,
-  sleep,
-  timedFetch,
-  TransientError,
-  type FileMetadata,
-  type HttpContext,
-  type TimedResponse,
-} from './http.js';
-import { ContentVerifier } from './verify.js';
+/*
+ * Fetching the files of a plan: each blob the cache lacks is downloaded under its cross-process lock (resumable
+ * and verified, blob-download.ts), then every file is linked into the snapshot, with progress events throughout.
+ */
+import { downloadBlob } from './blob-download.js';
+import { pathExists, type RepoCache } from './cache-layout.js';
+import { hubHttpError, throwIfAborted, type HttpContext } from './http.js';
+import { acquireLock } from './lock.js';
+import type { DownloadProgress } from './options.js';
+import type { DownloadPlan, FileToFetch } from './plan.js';
+import { fetchFileMetadata } from './repo-files.js';
+import { linkIntoSnapshot } from './snapshot.js';
 
-export interface BlobDownloadJob {
-  cache: RepoCache;
-  meta: FileMetadata;
+export interface DownloadRequest {
+  repo: string;
   revision: string;
-  /** Fresh download URL (a new HEAD) for when a signed CDN URL has expired. */
-  refreshUrl?: () => Promise<string>;
-  /** Bytes of the file on disk so far, after every chunk. */
-  onBytes?: (downloaded: number, resumedFrom: number) => void;
+  signal?: AbortSignal;
+  onProgress?: (event: DownloadProgress) => void;
+  lock?: { pollMs?: number; staleMs?: number };
 }
 
-export interface BlobDownloadResult {
-  /** Bytes that were already in `<etag>.incomplete` when this call began. */
-  resumedFrom: number;
-  /** Bytes received over the network. */
-  received: number;
+export interface DownloadOutcome {
+  /** Files linked into the snapshot, in plan order. */
+  linked: string[];
+  /** What this process received (files another process completed meanwhile are not counted). */
+  downloaded: { files: number; bytes: number };
 }
 
-async function fileSize(p: string): Promise<number> {
-  try {
-    return (await fs.stat(p)).size;
-  } catch {
-    return 0;
-  }
+/** Progress of the blobs to download, across files. */
+interface Tally {
+  /** The blobs the cache lacked when the download began (progress counts these). */
+  blobs: FileToFetch[];
+  total: number;
+  done: number;
 }
 
-/** GET with redirects followed by hand, so that the token only reaches the endpoint's origin. */
-async function getFollowing(ctx: HttpContext, url: string, range: number): Promise<TimedResponse & { url: string }> {
-  let current = url;
-  for (let hops = 0; ; hops++) {
-    const headers: Record<string, string> = { 'Accept-Encoding': 'identity', ...authHeaders(ctx, current) };
-    if (range > 0) headers['Range'] = `bytes=${range}-`;
-    const timed = await timedFetch(ctx, current, { method: 'GET', headers, redirect: 'manual' }, ctx.downloadTimeoutMs);
-    const location = timed.res.headers.get('location');
-    if (timed.res.status >= 300 && timed.res.status < 400 && location && hops < 10) {
-      timed.done();
-      await timed.res.body?.cancel().catch(() => undefined);
-      current = new URL(location, current).href;
-      continue;
+type Report = (phase: DownloadProgress['phase'], downloaded: number, resumedFrom: number) => void;
+
+/** Downloads what blobs/ lacks of `plan.missing` and links every missing file into the snapshot, in plan order. */
+export async function downloadPlannedFiles(ctx: HttpContext, cache: RepoCache, req: DownloadRequest, plan: DownloadPlan): Promise<DownloadOutcome> {
+  const blobs: FileToFetch[] = [];
+  for (const f of plan.missing) if (!(await pathExists(cache.blobPath(f.meta.etag)))) blobs.push(f);
+  const tally: Tally = { blobs, total: blobs.reduce((n, f) => n + f.meta.size, 0), done: 0 };
+  const outcome: DownloadOutcome = { linked: [], downloaded: { files: 0, bytes: 0 } };
+  for (const f of plan.missing) {
+    throwIfAborted(req.signal);
+    const index = blobs.indexOf(f);
+    const report = index === -1 ? undefined : progressReporter(req, plan.commit, f, index, tally);
+    const received = report ? await downloadLocked(ctx, cache, req, plan.commit, f, report) : undefined;
+    if (received !== undefined) {
+      outcome.downloaded.files++;
+      outcome.downloaded.bytes += received;
     }
-    return { ...timed, url: current };
+    await linkIntoSnapshot(cache, plan.commit, f.file, f.meta.etag);
+    outcome.linked.push(f.file);
+    if (report) {
+      report(received === undefined ? 'found' : 'done', f.meta.size, 0);
+      tally.done += f.meta.size;
+    }
   }
+  return outcome;
 }
 
-function contentRangeStart(header: string | null): number | undefined {
-  const m = header ? /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(header.trim()) : null;
-  return m ? Number(m[1]) : undefined;
+function progressReporter(req: DownloadRequest, commit: string, { file, meta }: FileToFetch, fileIndex: number, tally: Tally): Report {
+  return (phase, downloaded, resumedFrom) =>
+    req.onProgress?.({
+      phase,
+      repo: req.repo,
+      revision: req.revision,
+      commit,
+      file,
+      fileIndex,
+      totalFiles: tally.blobs.length,
+      downloaded,
+      total: meta.size,
+      resumedFrom,
+      overallDownloaded: tally.done + downloaded,
+      overallTotal: tally.total,
+    });
 }
 
 /**
- * Downloads one blob into `blobs/<etag>.incomplete` (resuming what is there with a Range request), verifies size
- * and checksum, then publishes it as `blobs/<etag>` without ever replacing an existing blob.
- * The caller holds the blob's lock. A cancelled or failed download leaves the .incomplete file for the next try,
- * except after a checksum mismatch, where it is deleted.
+ * One blob under its lock. Returns the bytes received, or undefined when the blob was there once the lock was
+ * held: another process completed it while this one waited (reported as `found`, not `done`).
  */
-export async function downloadBlob(ctx: HttpContext, job: BlobDownloadJob): Promise<BlobDownloadResult> {
-  const { cache, meta } = job;
-  const incomplete = cache.incompletePath(meta.etag);
-  await fs.mkdir(cache.blobsDir, { recursive: true });
-  let received = 0;
-  let initialResume: number | undefined;
-
-  for (let pass = 0; ; pass++) {
-    const verifier = new ContentVerifier(meta.etag, meta.size);
-    let offset = await fileSize(incomplete);
-    if (offset > meta.size) {
-      await fs.truncate(incomplete, 0);
-      offset = 0;
-    }
-    await verifier.updateFromFile(incomplete, offset);
-    const resumedFrom = offset;
-    initialResume ??= resumedFrom;
-    job.onBytes?.(offset, resumedFrom);
-
-    let url = meta.url;
-    let refreshed = false;
-    let failures = 0;
-    while (offset < meta.size) {
-      let progressed = false;
-      try {
-        // opened before the request so that bytes arriving just before a dropped connection are read, not lost
-        const fh = await fs.open(incomplete, offset === 0 ? 'w' : 'r+');
-        try {
-          const got = await getFollowing(ctx, url, offset);
-          const res = got.res;
-          try {
-            const offOrigin = new URL(got.url).origin !== new URL(ctx.endpoint).origin;
-            if ((res.status === 401 || res.status === 403) && offOrigin && job.refreshUrl && !refreshed) {
-              await res.body?.cancel().catch(() => undefined);
-              refreshed = true;
-              url = await job.refreshUrl();
-              continue;
-            }
-            if (isRetryableStatus(res.status)) throw new TransientError(`HTTP ${res.status}`, res.status);
-            if (res.status === 416) {
-              await fh.truncate(0);
-              offset = 0;
-              verifier.reset();
-              throw new TransientError('HTTP 416 (range not satisfiable); starting over', 416);
-            }
-            if (!res.ok) throw hubHttpError(ctx, res, { repo: cache.repo, revision: job.revision, file: meta.file });
-            if (!res.body) throw new TransientError('empty response body');
-            if (offset > 0 && res.status === 200) {
-              // the server ignored Range: take the whole body from the start
-              await fh.truncate(0);
-              offset = 0;
-              verifier.reset();
-            } else if (offset > 0 && contentRangeStart(res.headers.get('content-range')) !== offset) {
-              throw new TransientError(`unexpected Content-Range "${res.headers.get('content-range') ?? ''}"`);
-            }
-            const reader = res.body.getReader();
-            for (;;) {
-              const { done, value } = await reader.read();
-              if (done) break;
-              got.touch();
-              if (offset + value.length > meta.size) {
-                await reader.cancel().catch(() => undefined);
-                await fh.truncate(0);
-                throw new SmolVLMError('INTEGRITY', `${meta.file}: the server sent more than the announced ${meta.size} bytes`);
-              }
-              await fh.write(value, 0, value.length, offset);
-              verifier.update(value);
-              offset += value.length;
-              received += value.length;
-              progressed = true;
-              job.onBytes?.(offset, resumedFrom);
-            }
-            if (offset < meta.size) throw new TransientError(`connection closed at byte ${offset} of ${meta.size}`);
-          } finally {
-            got.done();
-          }
-        } finally {
-          await fh.close();
-        }
-      } catch (error) {
-        const e = classifyStreamError(ctx, error, undefined, url);
-        if (!(e instanceof TransientError)) throw e;
-        failures = progressed ? 1 : failures + 1;
-        if (failures > ctx.retry.retries) throw networkError(`downloading ${meta.file}`, e, failures);
-        await sleep(backoffDelay(failures - 1, ctx.retry), ctx.signal);
-      }
-    }
-
-    if (meta.size === 0) await fs.writeFile(incomplete, '');
-    const mismatch = verifier.mismatch();
-    if (mismatch) {
-      await fs.rm(incomplete, { force: true });
-      // a resumed prefix might be what is wrong: one clean retry before giving up
-      if (resumedFrom > 0 && pass === 0) continue;
-      throw new SmolVLMError(
-        'INTEGRITY',
-        `${meta.file} from ${cache.repo}: downloaded content does not match its checksum (expected ${meta.etag}, got ${mismatch}); nothing was kept, try again`,
-      );
-    }
-    await publishBlob(incomplete, cache.blobPath(meta.etag));
-    return { resumedFrom: initialResume, received };
-  }
-}
-
-/** `<etag>.incomplete` -> `<etag>` after an fsync; an existing blob is never replaced. */
-async function publishBlob(incomplete: string, blob: string): Promise<void> {
-  const fh = await fs.open(incomplete, 'r+');
+async function downloadLocked(ctx: HttpContext, cache: RepoCache, req: DownloadRequest, commit: string, { file, meta }: FileToFetch, report: Report): Promise<number | undefined> {
+  const lock = await acquireLock(cache.lockPath(meta.etag), {
+    ...(req.signal ? { signal: req.signal } : {}),
+    ...req.lock,
+    onWait: () => report('waiting', 0, 0),
+  });
   try {
-    await fh.sync();
+    if (await pathExists(cache.blobPath(meta.etag))) return undefined;
+    const got = await downloadBlob(ctx, {
+      cache,
+      meta,
+      revision: req.revision,
+      onBytes: (downloaded, resumedFrom) => report('downloading', downloaded, resumedFrom),
+      refreshUrl: async () => {
+        const head = await fetchFileMetadata(ctx, req.repo, commit, file);
+        if (!head.found) throw hubHttpError(ctx, head.response, { repo: req.repo, revision: req.revision, file });
+        return head.meta.url;
+      },
+    });
+    return got.received;
   } finally {
-    await fh.close();
+    await lock.release();
   }
-  try {
-    await fs.link(incomplete, blob);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST') {
-      // file systems without hard links: rename, unless a blob appeared meanwhile
-      try {
-        await fs.access(blob);
-      } catch {
-        await fs.rename(incomplete, blob);
-        return;
-      }
-    }
-  }
-  await fs.rm(incomplete, { force: true });
 }

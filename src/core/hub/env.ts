@@ -34,7 +34,7 @@ export function hfHome(env: Env = process.env): string {
   return path.resolve(xdg ? expandHome(xdg, env) : path.join(homeDir(env), '.cache'), 'huggingface');
 }
 
-/** Hub cache root, same precedence as huggingface_hub (spec §7.2). */
+/** Hub cache root, same precedence as huggingface_hub: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, then $HF_HOME/hub. */
 export function hubCacheDir(env: Env = process.env): string {
   const explicit = get(env, 'HF_HUB_CACHE') ?? get(env, 'HUGGINGFACE_HUB_CACHE');
   if (explicit) return path.resolve(expandHome(explicit, env));

@@ -1,5 +1,12 @@
+/*
+ * HTTP for the Hub client: the request context (endpoint, token, timeouts, retries) built from the options and
+ * the environment, fetch with an idle timeout, retries with backoff, and the errors the Hub's answers become.
+ */
 import { cancelledError, SmolVLMError } from '../errors.js';
-import { formatRef } from './refs.js';
+import { describeFetchFailure, fetchFailureCode, isLastingFetchFailure } from '../network-errors.js';
+import { DEFAULT_ENDPOINT, type HubEnvSettings } from './env.js';
+import { formatRef } from './model-reference.js';
+import type { HubOptions } from './options.js';
 
 export interface RetryOptions {
   /** Further attempts after the first, for 5xx/429 answers and network errors (default 4). */
@@ -23,7 +30,7 @@ export interface HttpContext {
   downloadTimeoutMs: number;
 }
 
-export const DEFAULT_RETRY: Required<RetryOptions> = { retries: 4, minDelayMs: 500, maxDelayMs: 8000 };
+const DEFAULT_RETRY: Required<RetryOptions> = { retries: 4, minDelayMs: 500, maxDelayMs: 8000 };
 
 /** A failure worth retrying (connection reset, timeout, 5xx, 429). */
 export class TransientError extends Error {
@@ -36,7 +43,7 @@ export class TransientError extends Error {
   }
 }
 
-export function abortedError(signal: AbortSignal | undefined): SmolVLMError {
+function abortedError(signal: AbortSignal | undefined): SmolVLMError {
   return cancelledError('download', signal);
 }
 
@@ -72,38 +79,6 @@ export function authHeaders(ctx: HttpContext, url: string): Record<string, strin
 
 export function resolveUrl(ctx: HttpContext, repo: string, revision: string, file: string): string {
   return `${ctx.endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-const NETWORK_ERROR_TEXT: Record<string, string> = {
-  ENOTFOUND: 'host not found (no network, or a wrong HF_ENDPOINT?)',
-  EAI_AGAIN: 'host name lookup failed (no network?)',
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ETIMEDOUT: 'connection timed out',
-  ENETUNREACH: 'network unreachable',
-  EHOSTUNREACH: 'host unreachable',
-};
-
-function networkErrorCode(error: unknown): string | undefined {
-  let e: unknown = error;
-  for (let i = 0; i < 4 && e instanceof Error; i++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) return code;
-    e = e.cause;
-  }
-  return undefined;
-}
-
-function describeNetworkError(error: unknown): string {
-  const code = networkErrorCode(error);
-  if (code) return NETWORK_ERROR_TEXT[code] ?? code;
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Failures that retrying within seconds will not mend. */
-function isPermanentNetworkError(error: TransientError): boolean {
-  const code = networkErrorCode(error);
-  return code === 'ENOTFOUND' || code === 'ENETUNREACH';
 }
 
 export interface TimedResponse {
@@ -146,7 +121,8 @@ export function classifyStreamError(ctx: HttpContext, error: unknown, timeoutSig
     const reason: unknown = timeoutSignal.reason;
     return reason instanceof TransientError ? reason : new TransientError('timed out');
   }
-  return new TransientError(`${new URL(url).host}: ${describeNetworkError(error)}`, undefined, { cause: error });
+  const hint = fetchFailureCode(error) === 'ENOTFOUND' ? '; no network, or a wrong HF_ENDPOINT?' : '';
+  return new TransientError(`${new URL(url).host}: ${describeFetchFailure(error, url)}${hint}`, undefined, { cause: error });
 }
 
 export function isRetryableStatus(status: number): boolean {
@@ -180,7 +156,7 @@ export async function requestWithRetry(ctx: HttpContext, url: string, init: Requ
     } catch (error) {
       if (!(error instanceof TransientError)) throw error;
       last = error;
-      if (isPermanentNetworkError(error)) throw networkError(what, error, attempt + 1);
+      if (isLastingFetchFailure(error)) throw networkError(what, error, attempt + 1);
     }
   }
   throw networkError(what, last ?? new TransientError('failed'), ctx.retry.retries + 1);
@@ -220,105 +196,36 @@ export function hubHttpError(ctx: HttpContext, res: Response, where: ErrorContex
   return new SmolVLMError('NETWORK', `unexpected HTTP ${status} from ${new URL(res.url || ctx.endpoint).host} for ${where.file ?? ref}`);
 }
 
-export interface FileMetadata {
-  file: string;
-  commit: string;
-  /** Normalised ETag: sha256 for LFS/xet files, git blob sha1 otherwise; also the blob's file name. */
-  etag: string;
-  size: number;
-  /** Where to GET the bytes: the CDN Location of a redirect, else the resolve URL. */
-  url: string;
-}
-
-export type HeadResult = { found: true; meta: FileMetadata } | { found: false; response: Response };
-
-export function normalizeEtag(value: string | null): string | undefined {
-  if (!value) return undefined;
-  return value.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
-}
-
-function isAbsoluteUrl(location: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:/i.test(location) || location.startsWith('//');
-}
-
-/**
- * HEAD `resolve/{revision}/{file}` like huggingface_hub's get_hf_file_metadata: relative redirects (renamed repos)
- * are followed, an absolute one (the CDN) is not, and the Hub's headers are read from the last Hub response.
- */
-export async function headFile(ctx: HttpContext, repo: string, revision: string, file: string): Promise<HeadResult> {
-  let url = resolveUrl(ctx, repo, revision, file);
-  const where = { repo, revision, file };
-  for (let hops = 0; ; hops++) {
-    const res = await requestWithRetry(
-      ctx,
-      url,
-      { method: 'HEAD', redirect: 'manual', headers: { 'Accept-Encoding': 'identity', ...authHeaders(ctx, url) } },
-      `cannot look up ${file} of ${formatRef(repo, revision)}`,
-    );
-    const location = res.headers.get('location');
-    const isRedirect = res.status >= 300 && res.status < 400;
-    // relative redirects (renamed repo, resolve-cache) and absolute ones to the endpoint itself are the Hub's own:
-    // followed; another origin is the CDN, whose 302 carries the metadata
-    if (isRedirect && location && hops < 10) {
-      const next = new URL(location, url);
-      if (!isAbsoluteUrl(location) || next.origin === new URL(ctx.endpoint).origin) {
-        url = next.href;
-        continue;
-      }
-    }
-    if (res.status === 404) return { found: false, response: res };
-    if (!res.ok && !isRedirect) throw hubHttpError(ctx, res, where);
-    const commit = res.headers.get('x-repo-commit');
-    const etag = normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
-    const size = Number(res.headers.get('x-linked-size') ?? res.headers.get('content-length') ?? NaN);
-    if (!commit || !etag || !Number.isSafeInteger(size) || size < 0) {
-      throw new SmolVLMError(
-        'NETWORK',
-        `${new URL(url).host} answered for ${file} without X-Repo-Commit/ETag/size headers; is ${ctx.endpoint} a Hugging Face Hub endpoint?`,
-      );
-    }
-    if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(etag)) {
-      throw new SmolVLMError('NETWORK', `unusable ETag "${etag}" for ${file} from ${new URL(url).host}`);
-    }
-    return {
-      found: true,
-      meta: { file, commit, etag, size, url: isRedirect && location ? new URL(location, url).href : url },
-    };
-  }
-}
-
-/** Names of the files directly inside `onnx/` at a commit, from the tree API; undefined if it is not served. */
-export async function listOnnxFolder(ctx: HttpContext, repo: string, commit: string): Promise<string[] | undefined> {
-  const { listFiles, HubApiError } = await import('@huggingface/hub');
-  let lastErrorCode = '';
-  const hubFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = input instanceof Request ? input.url : String(input);
-    const headers = new Headers(init?.headers);
-    for (const [k, v] of Object.entries(authHeaders(ctx, url))) headers.set(k, v);
-    const res = await requestWithRetry(ctx, url, { ...init, headers }, `cannot list the files of ${formatRef(repo, commit)}`);
-    lastErrorCode = res.headers.get('x-error-code') ?? '';
-    return res;
-  };
-  const names: string[] = [];
+/** The Hub endpoint without a trailing slash, refused with a message naming where it came from unless it is an http(s) URL. */
+function checkedEndpoint(options: HubOptions, settings: HubEnvSettings): string {
+  const endpoint = (options.endpoint ?? settings.endpoint).trim().replace(/\/+$/, '');
+  let protocol = '';
   try {
-    // revision is interpolated as is by listFiles; an encoded sha is the sha
-    for await (const entry of listFiles({ repo: { type: 'model', name: repo }, path: 'onnx', revision: commit, hubUrl: ctx.endpoint, fetch: hubFetch })) {
-      if (entry.type === 'file' && entry.path.startsWith('onnx/')) names.push(entry.path.slice('onnx/'.length));
-    }
-  } catch (error) {
-    if (error instanceof HubApiError) {
-      if (error.statusCode === 401 || error.statusCode === 403) {
-        throw hubHttpError(ctx, new Response(null, { status: error.statusCode, headers: { 'x-error-code': lastErrorCode } }), { repo, revision: commit });
-      }
-      if (error.statusCode === 404 && lastErrorCode === 'EntryNotFound') {
-        throw new SmolVLMError('HUB_NOT_FOUND', `${repo} has no onnx/ folder at ${commit.slice(0, 12)}: it has no ONNX export`);
-      }
-      if (error.statusCode === 404 && (lastErrorCode === 'RepoNotFound' || lastErrorCode === 'RevisionNotFound')) {
-        throw hubHttpError(ctx, new Response(null, { status: 404, headers: { 'x-error-code': lastErrorCode } }), { repo, revision: commit });
-      }
-      return undefined;
-    }
-    throw error;
+    protocol = new URL(endpoint).protocol;
+  } catch {
+    // not a URL at all: refused below
   }
-  return names;
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    const source = options.endpoint !== undefined ? 'the endpoint option' : 'HF_ENDPOINT';
+    throw new SmolVLMError('USAGE', `${source} is not an http(s) URL: "${endpoint}" (expected e.g. ${DEFAULT_ENDPOINT})`);
+  }
+  return endpoint;
+}
+
+/** The context of the requests of one call, from its options over the environment's settings. */
+export function createHttpContext(options: HubOptions, settings: HubEnvSettings): HttpContext {
+  const endpoint = checkedEndpoint(options, settings);
+  const fromEnv = options.token === undefined ? settings.token : undefined;
+  const token = options.token === false ? undefined : (options.token ?? fromEnv?.token);
+  const tokenSource = typeof options.token === 'string' ? 'the token option' : fromEnv ? (fromEnv.path ?? fromEnv.source) : undefined;
+  return {
+    endpoint,
+    ...(token ? { token } : {}),
+    ...(tokenSource ? { tokenSource } : {}),
+    fetch: options.fetch ?? globalThis.fetch,
+    ...(options.signal ? { signal: options.signal } : {}),
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    metadataTimeoutMs: options.timeouts?.metadataMs ?? settings.metadataTimeoutMs ?? 10_000,
+    downloadTimeoutMs: options.timeouts?.stallMs ?? settings.downloadTimeoutMs ?? 30_000,
+  };
 }

@@ -47,7 +47,7 @@ function parseHolder(text: string): LockHolder | undefined {
   return undefined;
 }
 
-export function isPidAlive(pid: number): boolean {
+function isPidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -165,7 +165,8 @@ export async function liveLocks(locksDir: string, staleMs = 5 * 60_000): Promise
   return live;
 }
 
+/** A runtime condition, not a usage error: the same command works once the download has finished. */
 export function lockBusyError(what: string, holders: LockHolder[]): SmolVLMError {
   const who = holders.map((h) => `pid ${h.pid}${h.hostname === os.hostname() ? '' : ` on ${h.hostname}`}`).join(', ');
-  return new SmolVLMError('USAGE', `${what} is being downloaded by ${who}; try again when it has finished`);
+  return new SmolVLMError('CACHE_BUSY', `${what} is being downloaded by ${who}; try again when it has finished`);
 }

@@ -1,10 +1,13 @@
-import type { Dtype, DtypeSpec } from './dtypes.js';
+import type { Dtype, DtypeSpec } from '../model-files/dtypes.js';
 import type { Env } from './env.js';
 import type { RetryOptions } from './http.js';
 
 export interface DownloadProgress {
-  /** `waiting`: another process is downloading this blob; `downloading`: bytes are flowing; `done`: file complete. */
-  phase: 'waiting' | 'downloading' | 'done';
+  /**
+   * `waiting`: another process is downloading this blob; `downloading`: bytes are flowing; `done`: this process
+   * downloaded the file; `found`: the file was complete once the wait was over (another process downloaded it).
+   */
+  phase: 'waiting' | 'downloading' | 'done' | 'found';
   repo: string;
   revision: string;
   commit: string;

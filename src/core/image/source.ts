@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { cancelledError, SmolVLMError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { describeFetchFailure } from '../network-errors.js';
 import { packageVersion } from '../version.js';
 import { describeNonImage, sniffImageFormat, supportedFormatList, type ImageFormat } from './sniff.js';
 import { resolveLocalPath, isFileUrl } from './references.js';
@@ -292,129 +293,123 @@ function urlLabel(given: string): string {
   return given;
 }
 
-/** A readable reason for a fetch() failure: DNS, refused connection, TLS, reset… */
-function networkReason(error: unknown): string {
-  let cause: unknown = error;
-  for (let depth = 0; depth < 5 && cause instanceof Error; depth++) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    switch (code) {
-      case 'ENOTFOUND':
-      case 'EAI_AGAIN':
-        return `host not found (${code})`;
-      case 'ECONNREFUSED':
-        return 'connection refused';
-      case 'ECONNRESET':
-      case 'UND_ERR_SOCKET':
-        return 'connection reset by the server';
-      case 'ETIMEDOUT':
-      case 'UND_ERR_CONNECT_TIMEOUT':
-        return 'connection timed out';
-      case 'EHOSTUNREACH':
-      case 'ENETUNREACH':
-        return 'host unreachable';
-      default:
-        if (typeof code === 'string' && /CERT|SSL|TLS/i.test(code)) return `TLS error (${code})`;
-    }
-    if (cause.cause === undefined) return cause.message.split('\n')[0]!;
-    cause = cause.cause;
-  }
-  return String(error).split('\n')[0]!;
-}
-
-async function download(given: string, options: ImageSourceOptions, maxBytes: number): Promise<LoadedImageBytes> {
-  const label = urlLabel(given);
-  const timeoutMs = checkPositive('timeoutMs', options.timeoutMs, DEFAULT_IMAGE_TIMEOUT_MS);
-  const doFetch = options.fetch ?? globalThis.fetch;
-  const userAgent = options.userAgent ?? (await defaultUserAgent());
-  let url: URL;
-  try {
-    url = new URL(given);
-  } catch (cause) {
-    throw new SmolVLMError('USAGE', `not a valid URL: ${label}`, { cause });
-  }
-  const fail = (reason: string, cause?: unknown): SmolVLMError =>
-    new SmolVLMError('NETWORK', `could not download ${label}: ${reason}`, { cause });
-
-  if (options.signal?.aborted) throw aborted(label, options.signal);
+/**
+ * The whole-download deadline and the caller's signal as one AbortSignal, and `stopped`, a promise that rejects
+ * when either fires (raced against every await, in case a custom fetch ignores the signal).
+ */
+function downloadDeadline(timeoutMs: number, signal: AbortSignal | undefined) {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort(new Error(`timed out after ${formatMs(timeoutMs)}`));
   }, timeoutMs);
-  const forwardAbort = (): void => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', forwardAbort, { once: true });
-  // Rejects when either the timeout or the caller aborts, even if a custom fetch ignores the signal.
+  const forwardAbort = (): void => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', forwardAbort, { once: true });
   const stopped = new Promise<never>((_, reject) => {
     const onAbort = (): void => reject(controller.signal.reason);
     if (controller.signal.aborted) onAbort();
     else controller.signal.addEventListener('abort', onAbort, { once: true });
   });
   stopped.catch(() => undefined);
-  const translate = (error: unknown): SmolVLMError => {
-    if (error instanceof SmolVLMError) return error;
-    if (options.signal?.aborted) return aborted(label, options.signal);
-    if (timedOut) return fail(`timed out after ${formatMs(timeoutMs)}`, error);
-    return fail(networkReason(error), error);
+  return {
+    signal: controller.signal,
+    stopped,
+    timedOut: () => timedOut,
+    dispose: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forwardAbort);
+    },
   };
+}
 
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  try {
-    let response: Response;
-    let redirects = 0;
-    for (;;) {
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw fail(`redirected to a ${url.protocol} URL, which is not allowed`);
-      }
-      response = await Promise.race([
-        doFetch(url, {
-          redirect: 'manual',
-          signal: controller.signal,
-          headers: { 'user-agent': userAgent, accept: 'image/*,*/*;q=0.5' },
-        }),
-        stopped,
-      ]);
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location !== null) {
-        await response.body?.cancel().catch(() => undefined);
-        if (++redirects > MAX_REDIRECTS) throw fail(`too many redirects (more than ${MAX_REDIRECTS})`);
-        url = new URL(location, url);
-        continue;
-      }
-      break;
+type DownloadFailure = (reason: string, cause?: unknown) => SmolVLMError;
+
+/**
+ * GETs `at.url`, following up to MAX_REDIRECTS redirects by hand (so that none leads off http(s)); `at.url` is
+ * the URL of the last request, also when one fails.
+ */
+async function fetchFollowingRedirects(
+  at: { url: URL },
+  doFetch: typeof fetch,
+  userAgent: string,
+  deadline: ReturnType<typeof downloadDeadline>,
+  fail: DownloadFailure,
+): Promise<{ response: Response; redirects: number }> {
+  for (let redirects = 0; ; ) {
+    const url = at.url;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw fail(`redirected to a ${url.protocol} URL, which is not allowed`);
     }
-    const via = redirects > 0 ? ` (redirected to ${urlLabel(url.toString())})` : '';
+    const response = await Promise.race([
+      doFetch(url, { redirect: 'manual', signal: deadline.signal, headers: { 'user-agent': userAgent, accept: 'image/*,*/*;q=0.5' } }),
+      deadline.stopped,
+    ]);
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || location === null) return { response, redirects };
+    await response.body?.cancel().catch(() => undefined);
+    if (++redirects > MAX_REDIRECTS) throw fail(`too many redirects (more than ${MAX_REDIRECTS})`);
+    at.url = new URL(location, url);
+  }
+}
+
+/** Reads a response body, refusing more than maxBytes as soon as it is exceeded. */
+async function readBody(response: Response, label: string, maxBytes: number, stopped: Promise<never>): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge(label, maxBytes, declared);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (!response.body) return concat(chunks, total);
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), stopped]);
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) throw tooLarge(label, maxBytes);
+      chunks.push(value);
+    }
+  } catch (error) {
+    reader.cancel().catch(() => undefined);
+    throw error;
+  }
+  return concat(chunks, total);
+}
+
+async function download(given: string, options: ImageSourceOptions, maxBytes: number): Promise<LoadedImageBytes> {
+  const label = urlLabel(given);
+  const timeoutMs = checkPositive('timeoutMs', options.timeoutMs, DEFAULT_IMAGE_TIMEOUT_MS);
+  const userAgent = options.userAgent ?? (await defaultUserAgent());
+  let at: { url: URL };
+  try {
+    at = { url: new URL(given) };
+  } catch (cause) {
+    throw new SmolVLMError('USAGE', `not a valid URL: ${label}`, { cause });
+  }
+  const fail: DownloadFailure = (reason, cause) => new SmolVLMError('NETWORK', `could not download ${label}: ${reason}`, { cause });
+  if (options.signal?.aborted) throw aborted(label, options.signal);
+  const deadline = downloadDeadline(timeoutMs, options.signal);
+  try {
+    const got = await fetchFollowingRedirects(at, options.fetch ?? globalThis.fetch, userAgent, deadline, fail);
+    const { response } = got;
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       const text = response.statusText || STATUS_CODES[response.status] || '';
+      const via = got.redirects > 0 ? ` (redirected to ${urlLabel(at.url.toString())})` : '';
       throw fail(`HTTP ${response.status}${text ? ` ${text}` : ''}${via}`);
     }
-    const declared = Number(response.headers.get('content-length'));
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      await response.body?.cancel().catch(() => undefined);
-      throw tooLarge(label, maxBytes, declared);
-    }
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    if (response.body) {
-      reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await Promise.race([reader.read(), stopped]);
-        if (done) break;
-        total += value.length;
-        if (total > maxBytes) throw tooLarge(label, maxBytes);
-        chunks.push(value);
-      }
-      reader = undefined;
-    }
-    const contentType = response.headers.get('content-type') ?? undefined;
-    return accept(concat(chunks, total), label, 'url', contentType);
+    const bytes = await readBody(response, label, maxBytes, deadline.stopped);
+    return accept(bytes, label, 'url', response.headers.get('content-type') ?? undefined);
   } catch (error) {
-    if (reader) reader.cancel().catch(() => undefined);
-    throw translate(error);
+    if (error instanceof SmolVLMError) throw error;
+    if (options.signal?.aborted) throw aborted(label, options.signal);
+    if (deadline.timedOut()) throw fail(`timed out after ${formatMs(timeoutMs)}`, error);
+    throw fail(describeFetchFailure(error, at.url), error);
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', forwardAbort);
+    deadline.dispose();
   }
 }
 

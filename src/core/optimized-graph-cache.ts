@@ -1,5 +1,5 @@
 /**
- * Sessions through a cache of prepared model files.
+ * The optimized-graph cache: sessions made through a cache of prepared model files.
  *
  * A model file is prepared once per machine: optionally rewritten (the decoder's last-position logits,
  * graph-patch.ts), then optimized by onnxruntime (fusions, constant folding, layout changes), and the
@@ -18,7 +18,7 @@ import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 
 /** `$SMOLVLM_CACHE/optimized`, else `$XDG_CACHE_HOME/smolvlm/optimized`, else `~/.cache/smolvlm/optimized`. */
-export function defaultModelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultOptimizedGraphCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.SMOLVLM_CACHE) return path.resolve(env.SMOLVLM_CACHE, 'optimized');
   const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
   return path.join(base, 'smolvlm', 'optimized');
@@ -41,21 +41,21 @@ function cpuTag(): string {
   return cpuTagValue;
 }
 
-/** A rewrite of the source file before it is optimized. */
-export interface Rewrite {
+/** A rewrite of the source file before it is optimized (graph-patch.ts). */
+export interface GraphRewrite {
   /** Names the rewrite in cache keys; change it when the rewrite changes. */
   tag: string;
   /** Writes the rewritten model to `target`; returns undefined, or why it does not apply (nothing written). */
   write: (source: string, target: string) => string | undefined;
 }
 
-export interface CachedSessionOptions extends ort.InferenceSession.SessionOptions {
+export interface OptimizedSessionOptions extends ort.InferenceSession.SessionOptions {
   /** Cache folder, or false for no cache (the file is loaded as it is, without the rewrite). */
   cacheDir?: string | false;
-  rewrite?: Rewrite;
+  rewrite?: GraphRewrite;
 }
 
-export interface CachedSession {
+export interface OptimizedSession {
   session: ort.InferenceSession;
   /** The file the session came from. */
   loadedFrom: string;
@@ -63,7 +63,7 @@ export interface CachedSession {
   rewritten: boolean;
 }
 
-interface Entry {
+interface CacheEntry {
   dir: string;
   /** Cache file of this source, rewrite and runtime. */
   file: string;
@@ -73,7 +73,7 @@ interface Entry {
   source: { path: string; size: number; mtimeMs: number };
 }
 
-function entryFor(source: string, dir: string, rewriteTag: string): Entry {
+function cacheEntryFor(source: string, dir: string, rewriteTag: string): CacheEntry {
   const real = realpathSync(source);
   const st = statSync(real);
   const sourceId = createHash('sha256').update(real).digest('hex').slice(0, 16);
@@ -98,7 +98,7 @@ const UNUSED_MS = 14 * 24 * 3600 * 1000;
  * temporary folders, replaced downloads), other entries of the same source unused for two weeks, and
  * leftovers of interrupted writes older than a day. An entry's sidecar is touched whenever it is used.
  */
-function prune(entry: Entry): void {
+function prune(entry: CacheEntry): void {
   const now = Date.now();
   const dayAgo = now - 24 * 3600 * 1000;
   const names = readdirSync(entry.dir);
@@ -111,7 +111,7 @@ function prune(entry: Entry): void {
         continue;
       }
       if (!name.endsWith('.onnx.json')) continue;
-      const source = JSON.parse(readFileSync(file, 'utf8')) as Entry['source'] & { data?: string };
+      const source = JSON.parse(readFileSync(file, 'utf8')) as CacheEntry['source'] & { data?: string };
       const ownData = source.data && !source.data.includes('/') && !source.data.includes('\\') ? source.data : undefined;
       const st = statSync(source.path, { throwIfNoEntry: false });
       const stale =
@@ -153,52 +153,44 @@ function hasExternalData(file: string): boolean {
   }
 }
 
-/**
- * Creates a session for `file` through the cache: the saved optimized graph when there is one, else
- * the (rewritten) file, saving its optimized graph for next time.
- */
-export async function createCachedSession(file: string, options: CachedSessionOptions): Promise<CachedSession> {
-  const { cacheDir = defaultModelCacheDir(), rewrite, ...sessionOptions } = options;
-  if (cacheDir === false || hasExternalData(file)) {
-    return { session: await ort.InferenceSession.create(file, sessionOptions), loadedFrom: file, rewritten: false };
-  }
-  let entry: Entry;
-  try {
-    entry = entryFor(file, cacheDir, rewrite?.tag ?? 'none');
-  } catch {
-    return { session: await ort.InferenceSession.create(file, sessionOptions), loadedFrom: file, rewritten: false };
-  }
-  if (existsSync(entry.file)) {
-    try {
-      const session = await ort.InferenceSession.create(entry.file, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
-      try {
-        const now = new Date();
-        utimesSync(`${entry.file}.json`, now, now);
-      } catch {
-        // read-only cache: fine
-      }
-      return { session, loadedFrom: entry.file, rewritten: rewrite !== undefined };
-    } catch {
-      rmSync(entry.file, { force: true }); // unreadable: make it again
-    }
-  }
+function loadAsIs(file: string, sessionOptions: ort.InferenceSession.SessionOptions): Promise<OptimizedSession> {
+  return ort.InferenceSession.create(file, sessionOptions).then((session) => ({ session, loadedFrom: file, rewritten: false }));
+}
 
-  let source = file;
-  let rewritten = false;
-  let rewrittenFile: string | undefined;
+/** The saved optimized graph of an entry, or undefined when there is none (or it does not load: it is then removed). */
+async function loadSaved(entry: CacheEntry, sessionOptions: ort.InferenceSession.SessionOptions, rewrite: GraphRewrite | undefined): Promise<OptimizedSession | undefined> {
+  if (!existsSync(entry.file)) return undefined;
   try {
-    mkdirSync(cacheDir, { recursive: true });
-    if (rewrite) {
-      rewrittenFile = tempName(entry.file.replace(/\.onnx$/, '.rewritten.onnx'));
-      if (rewrite.write(file, rewrittenFile) === undefined) {
-        source = rewrittenFile;
-        rewritten = true;
-      } else rewrittenFile = undefined;
+    const session = await ort.InferenceSession.create(entry.file, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
+    try {
+      const now = new Date();
+      utimesSync(`${entry.file}.json`, now, now);
+    } catch {
+      // read-only cache: fine
     }
+    return { session, loadedFrom: entry.file, rewritten: rewrite !== undefined };
   } catch {
-    if (rewrittenFile) rmSync(rewrittenFile, { force: true });
-    rewrittenFile = undefined;
+    rmSync(entry.file, { force: true }); // unreadable: make it again
+    return undefined;
   }
+}
+
+/** Writes the rewritten copy into the cache folder; undefined when the rewrite does not apply or fails. */
+function writeRewrite(file: string, entry: CacheEntry, rewrite: GraphRewrite): string | undefined {
+  const rewrittenFile = tempName(entry.file.replace(/\.onnx$/, '.rewritten.onnx'));
+  try {
+    if (rewrite.write(file, rewrittenFile) === undefined) return rewrittenFile;
+  } catch {
+    rmSync(rewrittenFile, { force: true });
+  }
+  return undefined;
+}
+
+/**
+ * Makes a session from `source` (the file or its rewritten copy) with onnxruntime's optimizations on, saving the
+ * optimized graph as the entry; a rewritten copy that does not load falls back to the original file.
+ */
+async function optimizeAndSave(file: string, source: string, entry: CacheEntry, sessionOptions: ort.InferenceSession.SessionOptions): Promise<OptimizedSession> {
   const saved = tempName(entry.file);
   // Weights go to a data file beside the entry, with onnxruntime's prepacked layouts included: loads
   // then map them instead of copying and repacking. Its name is unique to this writer (it is written
@@ -226,8 +218,7 @@ export async function createCachedSession(file: string, options: CachedSessionOp
     } catch (error) {
       if (source === file) throw error;
       // The rewritten graph did not load: use the original.
-      session = await ort.InferenceSession.create(file, sessionOptions);
-      return { session, loadedFrom: file, rewritten: false };
+      return await loadAsIs(file, sessionOptions);
     }
     if (existsSync(saved)) {
       try {
@@ -239,10 +230,38 @@ export async function createCachedSession(file: string, options: CachedSessionOp
         // another process won the race, or the folder is read-only: fine either way
       }
     }
-    return { session, loadedFrom: source, rewritten };
+    return { session, loadedFrom: source, rewritten: source !== file };
   } finally {
     rmSync(saved, { force: true });
-    if (!renamed) rmSync(path.join(cacheDir, dataName), { force: true });
+    if (!renamed) rmSync(path.join(entry.dir, dataName), { force: true });
+  }
+}
+
+/**
+ * Creates a session for `file` through the optimized-graph cache: the saved optimized graph when there is one,
+ * else the (rewritten) file, saving its optimized graph for next time.
+ */
+export async function createOptimizedSession(file: string, options: OptimizedSessionOptions): Promise<OptimizedSession> {
+  const { cacheDir = defaultOptimizedGraphCacheDir(), rewrite, ...sessionOptions } = options;
+  if (cacheDir === false || hasExternalData(file)) return loadAsIs(file, sessionOptions);
+  let entry: CacheEntry;
+  try {
+    entry = cacheEntryFor(file, cacheDir, rewrite?.tag ?? 'none');
+  } catch {
+    return loadAsIs(file, sessionOptions);
+  }
+  const saved = await loadSaved(entry, sessionOptions, rewrite);
+  if (saved) return saved;
+  let rewrittenFile: string | undefined;
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    if (rewrite) rewrittenFile = writeRewrite(file, entry, rewrite);
+  } catch {
+    // a read-only cache folder: the optimized graph will not be saved either
+  }
+  try {
+    return await optimizeAndSave(file, rewrittenFile ?? file, entry, sessionOptions);
+  } finally {
     if (rewrittenFile) rmSync(rewrittenFile, { force: true });
   }
 }

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
 import { RepoCache } from './cache-layout.js';
 import { hubCacheDir } from './env.js';
-import { readRefs, scanSnapshot, snapshotCommits, type CacheOptions } from './list.js';
+import { readRefs, scanSnapshot, snapshotCommits, type CacheOptions } from './cache-list.js';
 import { liveLocks, lockBusyError } from './lock.js';
-import { formatRef, isCommitSha, parseModelReference } from './refs.js';
+import { formatRef, isCommitSha, parseModelReference } from './model-reference.js';
 
 export interface RemoveOptions extends CacheOptions {
   /** Remove only this revision (branch, tag, commit or a unique commit prefix); `ref@rev` does the same. */

@@ -2,10 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { aliasOfRepo } from './aliases.js';
 import { RepoCache, repoFromFolderName } from './cache-layout.js';
-import { CANONICAL_DTYPES, parseOnnxFileName, SESSION_NAMES, type Dtype, type SessionName } from './dtypes.js';
+import { CANONICAL_DTYPES, dtypesPresent, type Dtype, type SessionName } from '../model-files/dtypes.js';
 import { hubCacheDir, type Env } from './env.js';
-import { REQUIRED_FILES } from './files.js';
-import { isCommitSha } from './refs.js';
+import { REQUIRED_FILES } from '../model-files/directory.js';
+import { isCommitSha } from './model-reference.js';
 
 export interface CacheOptions {
   cacheDir?: string;
@@ -120,15 +120,9 @@ export async function scanSnapshot(cache: RepoCache, commit: string): Promise<{ 
 }
 
 function dtypesOf(files: CachedFile[]): { dtypes: Dtype[]; sessions: Record<SessionName, Dtype[]> } {
-  const sessions = Object.fromEntries(SESSION_NAMES.map((s) => [s, [] as Dtype[]])) as Record<SessionName, Dtype[]>;
-  for (const f of files) {
-    if (!f.path.startsWith('onnx/') || f.path.indexOf('/', 5) !== -1) continue;
-    const parsed = parseOnnxFileName(f.path.slice(5));
-    if (parsed) sessions[parsed.session].push(parsed.dtype);
-  }
-  for (const s of SESSION_NAMES) sessions[s] = CANONICAL_DTYPES.filter((d) => sessions[s].includes(d));
-  const dtypes = CANONICAL_DTYPES.filter((d) => SESSION_NAMES.every((s) => sessions[s].includes(d)));
-  return { dtypes, sessions };
+  const onnxFolder = files.map((f) => f.path).filter((p) => p.startsWith('onnx/') && p.indexOf('/', 5) === -1);
+  const { sessions, complete } = dtypesPresent(onnxFolder.map((p) => p.slice(5)));
+  return { dtypes: complete, sessions };
 }
 
 /** One cached repo, or undefined when the cache has no folder for it. */
