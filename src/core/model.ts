@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Decoder } from './decoder.js';
+import { chooseDefaultDtypes } from './default-dtype.js';
 import { TokenEmbedder, VisionEncoder } from './encoders.js';
 import { SmolVLMError } from './errors.js';
 import { decodeLoop, type FinishReason } from './generate.js';
 import { decodeImage, imageProcessorOptionsFromConfig, preprocessImage, type ImageProcessorOptions } from './image/index.js';
 import { readImageSource, type ImageSourceOptions } from './image/source.js';
+import { detectInt8Kernels } from './int8-kernels.js';
 import { readModelSpec, type ModelSpec } from './model-config.js';
-import { availableDtypes, DEFAULT_DTYPE_PREFERENCE, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
+import { availableDtypes, readModelDirectory, SESSION_NAMES, type Dtype, type DtypeSpec, type ModelDirectory, type SessionDtypes } from './model-dir.js';
 import { PromptCache, type ImageSpan } from './prompt-cache.js';
 import { ChatTemplate, expandImagePlaceholders, imagePromptString, messageImages, type ChatMessage, type ImageInput } from './prompt.js';
 import type { RuntimeOptions } from './runtime.js';
@@ -16,7 +18,7 @@ import { TextTokenizer } from './tokenizer.js';
 
 
 export interface LoadOptions extends RuntimeOptions {
-  /** One dtype for all sessions or one per session; default: the first present of DEFAULT_DTYPE_PREFERENCE. */
+  /** One dtype for all sessions or one per session; default: chooseDefaultDtypes for this CPU (uint8 over int8 where int8 kernels saturate). */
   dtype?: DtypeSpec;
   /**
    * Image tiles per vision encoder call (default DEFAULT_VISION_TILES_PER_CALL): bounds the encoder's
@@ -155,7 +157,7 @@ export class SmolVLM {
   /** Loads a model directory in the official layout. */
   static async load(dir: string, options: LoadOptions = {}): Promise<SmolVLM> {
     const started = performance.now();
-    const directory = readModelDirectory(dir, options.dtype ?? defaultDtypes(dir));
+    const directory = readModelDirectory(dir, options.dtype ?? (await defaultDtypes(dir)));
     const [vision, embedder, decoder] = await Promise.all([
       VisionEncoder.load(directory.onnxPaths.vision_encoder, options),
       TokenEmbedder.load(directory.onnxPaths.embed_tokens, options),
@@ -439,15 +441,10 @@ export class SmolVLM {
   }
 }
 
-/** Per session, the first dtype of the preference list whose file exists in `dir`. */
-function defaultDtypes(dir: string): DtypeSpec | undefined {
-  const spec: Partial<Record<(typeof SESSION_NAMES)[number], Dtype>> = {};
-  for (const session of SESSION_NAMES) {
-    const present = availableDtypes(dir, session);
-    const choice = DEFAULT_DTYPE_PREFERENCE.find((d) => present.includes(d));
-    if (choice) spec[session] = choice;
-  }
-  return spec;
+/** Per session, this CPU's default among the dtypes whose files exist in `dir` (default-dtype.ts). */
+async function defaultDtypes(dir: string): Promise<DtypeSpec> {
+  const available = Object.fromEntries(SESSION_NAMES.map((s) => [s, availableDtypes(dir, s)]));
+  return chooseDefaultDtypes(available, (await detectInt8Kernels()).saturates).dtypes;
 }
 
 export function isPreparedImage(input: unknown): input is PreparedImage {

@@ -7,9 +7,10 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { machineDtypePreference } from '../default-dtype.js';
 import { SmolVLMError } from '../errors.js';
 import { MODEL_ALIASES } from './aliases.js';
-import { DEFAULT_DTYPE, DEFAULT_DTYPE_PREFERENCE, onnxFilePath, pickDtypes, resolveDtypes, type SessionDtypes, type SessionName } from './dtypes.js';
+import { DEFAULT_DTYPE, DEFAULT_DTYPE_PREFERENCE, onnxFilePath, pickDtypes, resolveDtypes, type Dtype, type SessionDtypes, type SessionName } from './dtypes.js';
 import { expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv, type HubEnvSettings } from './env.js';
 import { sessionFiles } from './files.js';
 import { DEFAULT_RETRY, type HttpContext } from './http.js';
@@ -90,7 +91,7 @@ async function hubSource(repo: string, revision: string | undefined, alias: stri
     repo,
     revision: revision ?? 'main',
     ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
-    preference: options.dtypePreference ?? DEFAULT_DTYPE_PREFERENCE,
+    preference: await dtypePreferenceFor(options),
     cacheDir: options.cacheDir ?? hubCacheDir(env),
     offline: options.offline ?? hubOffline(env),
     checkForUpdates,
@@ -111,11 +112,20 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-function localSource(dir: string, options: HubOptions): ModelSource {
+/**
+ * The caller's preference, else this CPU's (default-dtype.ts); the int8 probe runs only when a default is needed
+ * and, like the model cache, reads process.env (SMOLVLM_INT8_SATURATES, SMOLVLM_CACHE), not `options.env`.
+ */
+async function dtypePreferenceFor(options: HubOptions): Promise<readonly Dtype[]> {
+  if (options.dtypePreference) return options.dtypePreference;
+  return options.dtype !== undefined ? DEFAULT_DTYPE_PREFERENCE : machineDtypePreference();
+}
+
+async function localSource(dir: string, options: HubOptions): Promise<ModelSource> {
   const dtypes =
     options.dtype !== undefined
       ? resolveDtypes(options.dtype)
-      : (pickDtypes(options.dtypePreference ?? DEFAULT_DTYPE_PREFERENCE, (s, d) => existsSync(path.join(dir, ...onnxFilePath(s, d).split('/')))) ??
+      : (pickDtypes(await dtypePreferenceFor(options), (s, d) => existsSync(path.join(dir, ...onnxFilePath(s, d).split('/')))) ??
         resolveDtypes(DEFAULT_DTYPE));
   const sessions = {} as Record<SessionName, string>;
   for (const [s, f] of Object.entries(sessionFiles(dtypes)) as [SessionName, string][]) sessions[s] = path.join(dir, ...f.split('/'));
