@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
+import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { CHAT_TEMPLATE } from '../../scripts/fixture-model/configs.js';
 import { buildDecoder } from '../../scripts/fixture-model/decoder.js';
@@ -19,6 +20,8 @@ import {
   tokenLayout,
 } from '../../scripts/fixture-model/index.js';
 import { referenceDecoder, referenceVision } from '../../scripts/fixture-model/reference.js';
+import { chooseDefaultDtypes } from '../../src/core/default-dtype.js';
+import { detectInt8Kernels } from '../../src/core/int8-kernels.js';
 import { conformanceDir, referenceModelDir, skipUnlessShared } from '../helpers/shared.js';
 
 const tiny = PRESETS.tiny;
@@ -33,11 +36,11 @@ before(async () => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const readJson = (file: string): Record<string, any> => JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
-const onnxPath = (session: string, dtype: Dtype) => path.join(dir, 'onnx', `${session}${dtype === 'fp32' ? '' : `_${dtype}`}.onnx`);
+const onnxPath = (session: string, dtype: Dtype, modelDir = dir) => path.join(modelDir, 'onnx', `${session}${dtype === 'fp32' ? '' : `_${dtype}`}.onnx`);
 const sessions = new Map<string, ort.InferenceSession>();
 
-async function session(name: string, dtype: Dtype): Promise<ort.InferenceSession> {
-  const file = onnxPath(name, dtype);
+async function session(name: string, dtype: Dtype, modelDir = dir): Promise<ort.InferenceSession> {
+  const file = onnxPath(name, dtype, modelDir);
   let s = sessions.get(file);
   if (!s) {
     s = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
@@ -81,8 +84,8 @@ function embed(ids: number[]): Float32Array {
 }
 
 /** Runs a decoder over `ids` in the given chunks with the KV cache; returns the logits of every position. */
-async function runChunks(dtype: Dtype, ids: number[], chunks: number[]): Promise<Float32Array> {
-  const dec = await session('decoder_model_merged', dtype);
+async function runChunks(dtype: Dtype, ids: number[], chunks: number[], modelDir = dir): Promise<Float32Array> {
+  const dec = await session('decoder_model_merged', dtype, modelDir);
   const kvType = dec.inputMetadata.find((m) => m.name === 'past_key_values.0.key')!;
   assert.ok(kvType.isTensor);
   let cache = emptyCache(kvType.type);
@@ -130,8 +133,8 @@ function tiles(count: number): Float32Array {
   return px;
 }
 
-async function imageFeatures(dtype: Dtype, pixels: Float32Array, dims: number[]): Promise<ort.Tensor> {
-  const vis = await session('vision_encoder', dtype);
+async function imageFeatures(dtype: Dtype, pixels: Float32Array, dims: number[], modelDir = dir): Promise<ort.Tensor> {
+  const vis = await session('vision_encoder', dtype, modelDir);
   const half = vis.inputMetadata[0]!.isTensor && vis.inputMetadata[0]!.type === 'float16';
   const pv = half
     ? new ort.Tensor('float16', Uint16Array.from(pixels, (v) => floatToHalf(v)), dims)
@@ -139,6 +142,35 @@ async function imageFeatures(dtype: Dtype, pixels: Float32Array, dims: number[])
   const maskDims = [dims[0]!, dims[1]!, tile, tile];
   const mask = new ort.Tensor('bool', new Uint8Array(maskDims.reduce((a, b) => a * b)).fill(1), maskDims);
   return (await vis.run({ pixel_values: pv, pixel_attention_mask: mask })).image_features!;
+}
+
+let reducedInt8: Promise<string> | undefined;
+/** The tiny model's int8 files with 7-bit `reduce_range` weights (the official ones use the full range). */
+function reducedInt8Dir(): Promise<string> {
+  const out = path.join(tmp, 'int8-reduced');
+  reducedInt8 ??= generateFixtureModel({ preset: 'tiny', outDir: out, dtypes: ['int8'], int8Range: 'reduced' }).then(() => out);
+  return reducedInt8;
+}
+
+/**
+ * int8 against fp32, on CPUs with and without VNNI. 7-bit reduce_range weights cannot saturate: close
+ * everywhere. The official full-range weights: close where the int8 kernel is exact; where it
+ * saturates (x86 without VNNI, or SMOLVLM_INT8_SATURATES=1) they are not checked for closeness, and
+ * the default dtype must avoid them.
+ */
+async function checkInt8(t: TestContext, limit: number, errorOf: (modelDir: string) => Promise<number>): Promise<void> {
+  const reduced = await errorOf(await reducedInt8Dir());
+  assert.ok(reduced < limit, `int8 (reduce_range): relative RMS error ${reduced}`);
+  const full = await errorOf(dir);
+  const kernels = await detectInt8Kernels();
+  if (!kernels.saturates) {
+    assert.ok(full < limit, `int8: relative RMS error ${full} with int8 kernels ${kernels.summary}`);
+    return;
+  }
+  t.diagnostic(`int8 kernels ${kernels.summary}: full-range int8 relative RMS error ${full.toFixed(3)}, not checked`);
+  const all = [...ALL_DTYPES];
+  const choice = chooseDefaultDtypes({ vision_encoder: all, embed_tokens: all, decoder_model_merged: all }, true);
+  assert.deepEqual(choice.dtypes, { vision_encoder: 'uint8', embed_tokens: 'uint8', decoder_model_merged: 'uint8' });
 }
 
 function floatToHalf(v: number): number {
@@ -209,6 +241,23 @@ describe('fixture model files', () => {
     const b = readFileSync(path.join(other, 'onnx', 'decoder_model_merged.onnx'));
     assert.equal(a.length, b.length);
     assert.ok(!a.equals(b));
+  });
+
+  test('int8 files use the full [-127, 127] weight range as the official ones, or on request the 7-bit range', async () => {
+    /** Largest |weight| over the int8 weight initializers of a file, and how many there are. */
+    const int8Weights = (file: string) => {
+      const { graph } = onnxProto.onnx.ModelProto.decode(readFileSync(file));
+      const weights = graph!.initializer!.filter((i) => i.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && i.dims!.length > 0);
+      const amax = Math.max(...weights.map((w) => Math.max(...Array.from(new Int8Array(w.rawData!.buffer, w.rawData!.byteOffset, w.rawData!.length), Math.abs))));
+      return { count: weights.length, amax };
+    };
+    const reduced = await reducedInt8Dir();
+    for (const name of ['vision_encoder', 'decoder_model_merged']) {
+      const full = int8Weights(onnxPath(name, 'int8'));
+      const sevenBit = int8Weights(onnxPath(name, 'int8', reduced));
+      assert.ok(full.count > 0 && sevenBit.count === full.count, `${name}: ${full.count} and ${sevenBit.count} int8 weights`);
+      assert.deepEqual([full.amax, sevenBit.amax], [127, 64], name);
+    }
   });
 });
 
@@ -318,13 +367,14 @@ describe('decoder numerics', () => {
     assert.ok(maxAbsDiff(left.subarray(text.vocabSize), plain) < 1e-4);
   });
 
-  test('fp16 and quantized decoders stay close to fp32', async () => {
+  test('fp16 and quantized decoders stay close to fp32', async (t) => {
     const ref = await runChunks('fp32', PROMPT, [PROMPT.length]);
-    const limits: [Dtype, number][] = [['fp16', 0.01], ['int8', 0.06], ['uint8', 0.06], ['q4', 0.3], ['q4f16', 0.3]];
+    const limits: [Dtype, number][] = [['fp16', 0.01], ['uint8', 0.06], ['quantized', 0.06], ['q4', 0.3], ['q4f16', 0.3]];
     for (const [dtype, limit] of limits) {
       const err = relativeRms(await runChunks(dtype, PROMPT, [PROMPT.length]), ref);
       assert.ok(err < limit, `${dtype}: relative RMS error ${err}`);
     }
+    await checkInt8(t, 0.06, async (modelDir) => relativeRms(await runChunks('int8', PROMPT, [PROMPT.length], modelDir), ref));
   });
 
   test('greedy decoding is not degenerate and some generations end with eos', async () => {
@@ -383,14 +433,16 @@ describe('vision encoder', () => {
     assert.deepEqual(zeros.dims, [1, 4, text.hiddenSize]);
   });
 
-  test('fp16 and quantized vision encoders stay close to fp32', async () => {
+  test('fp16 and quantized vision encoders stay close to fp32', async (t) => {
     const pixels = tiles(2);
-    const ref = toFloat32(await imageFeatures('fp32', pixels, [1, 2, 3, tile, tile]));
-    const limits: [Dtype, number][] = [['fp16', 0.01], ['int8', 0.1], ['uint8', 0.1], ['q4', 0.3], ['q4f16', 0.3]];
+    const features = async (dtype: Dtype, modelDir = dir) => toFloat32(await imageFeatures(dtype, pixels, [1, 2, 3, tile, tile], modelDir));
+    const ref = await features('fp32');
+    const limits: [Dtype, number][] = [['fp16', 0.01], ['uint8', 0.1], ['quantized', 0.1], ['q4', 0.3], ['q4f16', 0.3]];
     for (const [dtype, limit] of limits) {
-      const err = relativeRms(toFloat32(await imageFeatures(dtype, pixels, [1, 2, 3, tile, tile])), ref);
+      const err = relativeRms(await features(dtype), ref);
       assert.ok(err < limit, `${dtype}: relative RMS error ${err}`);
     }
+    await checkInt8(t, 0.1, async (modelDir) => relativeRms(await features('int8', modelDir), ref));
   });
 });
 
