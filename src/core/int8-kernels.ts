@@ -52,8 +52,8 @@ export interface DetectInt8Options {
   cacheFile?: string | false;
   /** The measurement (default: probeInt8Saturation); tests replace it. */
   probe?: () => Promise<boolean>;
-  /** `/proc/cpuinfo` text (default: read it; undefined where there is none). */
-  cpuinfo?: string;
+  /** `/proc/cpuinfo` text (default: read it); null: none, as on other systems than Linux. */
+  cpuinfo?: string | null;
 }
 
 /** Reads SMOLVLM_INT8_SATURATES: true, false, or undefined when unset. */
@@ -188,40 +188,41 @@ function summarize(saturates: boolean, source: Int8KernelReport['source'], cpu: 
   return cpu.saturates === saturates ? `${state} (${cpu.name})` : `${state} (measured; CPU flags say ${cpu.name})`;
 }
 
-const inProcess = new Map<string, Promise<{ saturates: boolean; source: Int8KernelReport['source'] }>>();
+type Measured = { saturates: boolean; source: Int8KernelReport['source'] };
 
-/** Runs the probe once per process and cache file, remembering the answer on disk. */
-function measured(cacheFile: string | false, key: string, probe: () => Promise<boolean>, cpu: CpuInt8Kernel | undefined) {
-  const memoKey = `${cacheFile || ''}|${key}`;
-  let pending = inProcess.get(memoKey);
-  if (!pending) {
-    pending = (async () => {
-      const known = cacheFile ? readRemembered(cacheFile)[key] : undefined;
-      if (known) return { saturates: known.saturates, source: 'remembered' as const };
-      try {
-        const saturates = await probe();
-        if (cacheFile) remember(cacheFile, key, saturates);
-        return { saturates, source: 'probe' as const };
-      } catch {
-        // No probe (an onnxruntime build without MatMulInteger?): the flags, else assume the worst,
-        // which only costs speed (uint8 is exact everywhere).
-        return cpu ? { saturates: cpu.saturates, source: 'cpu-flags' as const } : { saturates: true, source: 'assumed' as const };
-      }
-    })();
-    inProcess.set(memoKey, pending);
+/** The remembered answer, else the probe's (remembered for next time), else the CPU flags'. */
+async function measure(cacheFile: string | false, key: string, probe: () => Promise<boolean>, cpu: CpuInt8Kernel | undefined): Promise<Measured> {
+  const known = cacheFile ? readRemembered(cacheFile)[key] : undefined;
+  if (known) return { saturates: known.saturates, source: 'remembered' };
+  try {
+    const saturates = await probe();
+    if (cacheFile) remember(cacheFile, key, saturates);
+    return { saturates, source: 'probe' };
+  } catch {
+    // No probe (an onnxruntime build without MatMulInteger?): the flags, else assume the worst, which
+    // only costs speed (uint8 is exact everywhere).
+    return cpu ? { saturates: cpu.saturates, source: 'cpu-flags' } : { saturates: true, source: 'assumed' };
   }
-  return pending;
 }
+
+/** The real probe's answer, once per process and cache file. */
+const inProcess = new Map<string, Promise<Measured>>();
 
 /** Whether int8 kernels saturate on this machine, and how that is known (see the module comment). */
 export async function detectInt8Kernels(options: DetectInt8Options = {}): Promise<Int8KernelReport> {
   const env = options.env ?? process.env;
-  const cpuinfo = 'cpuinfo' in options ? options.cpuinfo : readCpuinfo();
+  const cpuinfo = options.cpuinfo === undefined ? readCpuinfo() : (options.cpuinfo ?? undefined);
   const cpu = cpuInt8Kernel(cpuinfo);
   const withCpu = cpu ? { cpu } : {};
   const forced = int8SaturatesOverride(env);
   if (forced !== undefined) return { saturates: forced, source: 'override', ...withCpu, summary: summarize(forced, 'override', cpu) };
   const cacheFile = options.cacheFile ?? defaultInt8CacheFile(env);
-  const { saturates, source } = await measured(cacheFile, machineKey(cpuinfo), options.probe ?? probeInt8Saturation, cpu);
+  const key = machineKey(cpuinfo);
+  let pending = options.probe ? measure(cacheFile, key, options.probe, cpu) : inProcess.get(`${cacheFile || ''}|${key}`);
+  if (!pending) {
+    pending = measure(cacheFile, key, probeInt8Saturation, cpu);
+    inProcess.set(`${cacheFile || ''}|${key}`, pending);
+  }
+  const { saturates, source } = await pending;
   return { saturates, source, ...withCpu, summary: summarize(saturates, source, cpu) };
 }
