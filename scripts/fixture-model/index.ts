@@ -266,6 +266,8 @@ export interface EnsureOptions {
   /** Parent directory (default `fixtures/generated` of this checkout). */
   root?: string;
   dtypes?: readonly Dtype[];
+  /** int8 weight range (default full, as the official files). */
+  int8Range?: Int8Range;
   onProgress?: (message: string) => void;
 }
 
@@ -275,7 +277,12 @@ export interface EnsureOptions {
  * directory and renamed into place, so a half-written model is never used.
  */
 export async function ensureFixtureModel(name: PresetName, options: EnsureOptions = {}): Promise<string> {
-  const request = { preset: name, ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.dtypes ? { dtypes: options.dtypes } : {}) };
+  const request = {
+    preset: name,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.dtypes ? { dtypes: options.dtypes } : {}),
+    ...(options.int8Range ? { int8Range: options.int8Range } : {}),
+  };
   const stamp = fixtureStamp(request);
   const root = options.root ?? generatedRoot;
   const dir = path.join(root, name);
