@@ -5,7 +5,9 @@
  * table of medians (min-max) and the relative RMS error of the outputs against fp32.
  *
  *   node --import tsx scripts/bench/int8-kernels.ts [--preset 256m] [--runs 5] [--threads 2]
- *     [--dtypes int8,uint8,q4[,int8-7bit]]
+ *     [--dtypes int8,uint8,q4[,int8-7bit]] [--parts vision,decoder]
+ *
+ * `--runs 0` measures the error only (one run each, untimed: for emulated CPUs).
  *
  * `int8-7bit` is the int8 file with onnxruntime's 7-bit reduce_range weights (another generated model).
  */
@@ -22,6 +24,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '5' },
     threads: { type: 'string', default: String(Math.min(4, os.availableParallelism())) },
     dtypes: { type: 'string', default: 'int8,uint8,q4' },
+    parts: { type: 'string', default: 'vision,decoder' },
   },
 });
 const VARIANTS = ['int8', 'uint8', 'quantized', 'q4', 'int8-7bit'] as const;
@@ -31,6 +34,8 @@ for (const v of variants) if (!(VARIANTS as readonly string[]).includes(v)) thro
 if (!isPresetName(args.preset)) throw new Error(`unknown preset ${args.preset}`);
 const preset = args.preset;
 const runs = Number(args.runs);
+const parts = args.parts.split(',').filter(Boolean);
+if (!Number.isInteger(runs) || runs < 0) throw new Error(`--runs: an integer >= 0, got ${args.runs}`);
 const threads = Number(args.threads);
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -57,6 +62,7 @@ async function timeRuns(session: ort.InferenceSession, feeds: () => Promise<ort.
     const t = performance.now();
     last = (await session.run(f))[output];
     if (i > 0) ms.push(performance.now() - t);
+    if (runs === 0) break;
   }
   return { ms, output: Float32Array.from(last!.data as Float32Array) };
 }
@@ -111,7 +117,8 @@ function relativeRms(actual: Float32Array, expected: Float32Array): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const kernels = await detectInt8Kernels();
 const rows: string[] = [];
-for (const [session, measure] of [['vision_encoder', visionEncoder], ['decoder_model_merged', decoderStep]] as const) {
+const PARTS = [['vision', 'vision_encoder', visionEncoder], ['decoder', 'decoder_model_merged', decoderStep]] as const;
+for (const [, session, measure] of PARTS.filter(([part]) => parts.includes(part))) {
   let reference: Float32Array | undefined;
   for (const v of ['fp32', ...variants] as Variant[]) {
     log(`${session} ${v}...`);
@@ -121,12 +128,13 @@ for (const [session, measure] of [['vision_encoder', visionEncoder], ['decoder_m
     reference ??= m.output;
     const error = v === 'fp32' ? '0' : relativeRms(m.output, reference).toFixed(4);
     const label = session === 'vision_encoder' ? 'vision encoder, 1 tile' : 'decoder step (64 cached)';
-    rows.push(`| ${label} | ${v} | ${median(m.ms).toFixed(1)} (${Math.min(...m.ms).toFixed(1)}-${Math.max(...m.ms).toFixed(1)}) | ${error} |`);
+    const time = m.ms.length === 0 ? '-' : `${median(m.ms).toFixed(1)} (${Math.min(...m.ms).toFixed(1)}-${Math.max(...m.ms).toFixed(1)})`;
+    rows.push(`| ${label} | ${v} | ${time} | ${error} |`);
   }
 }
 
 console.log(`${os.cpus()[0]?.model ?? 'unknown CPU'}, ${threads} threads, onnxruntime ${ort.env.versions.node}; int8 kernels ${kernels.summary}`);
-console.log(`${preset} preset (random weights), ${runs} runs after a warm-up\n`);
+console.log(`${preset} preset (random weights), ${runs === 0 ? 'error only' : `${runs} runs after a warm-up`}\n`);
 console.log('| part | dtype | median ms (min-max) | relative RMS error vs fp32 |');
 console.log('| --- | --- | --- | --- |');
 for (const row of rows) console.log(row);
