@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
-import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { CHAT_TEMPLATE } from '../../scripts/fixture-model/configs.js';
 import { buildDecoder } from '../../scripts/fixture-model/decoder.js';
@@ -20,8 +19,7 @@ import {
   tokenLayout,
 } from '../../scripts/fixture-model/index.js';
 import { referenceDecoder, referenceVision } from '../../scripts/fixture-model/reference.js';
-import { chooseDefaultDtypes } from '../../src/core/default-dtype.js';
-import { detectInt8Kernels } from '../../src/core/int8-kernels.js';
+import { checkInt8 } from '../helpers/int8-closeness.js';
 import { conformanceDir, referenceModelDir, skipUnlessShared } from '../helpers/shared.js';
 
 const tiny = PRESETS.tiny;
@@ -144,35 +142,6 @@ async function imageFeatures(dtype: Dtype, pixels: Float32Array, dims: number[],
   return (await vis.run({ pixel_values: pv, pixel_attention_mask: mask })).image_features!;
 }
 
-let reducedInt8: Promise<string> | undefined;
-/** The tiny model's int8 files with 7-bit `reduce_range` weights (the official ones use the full range). */
-function reducedInt8Dir(): Promise<string> {
-  const out = path.join(tmp, 'int8-reduced');
-  reducedInt8 ??= generateFixtureModel({ preset: 'tiny', outDir: out, dtypes: ['int8'], int8Range: 'reduced' }).then(() => out);
-  return reducedInt8;
-}
-
-/**
- * int8 against fp32, on CPUs with and without VNNI. 7-bit reduce_range weights cannot saturate: close
- * everywhere. The official full-range weights: close where the int8 kernel is exact; where it
- * saturates (x86 without VNNI, or SMOLVLM_INT8_SATURATES=1) they are not checked for closeness, and
- * the default dtype must avoid them.
- */
-async function checkInt8(t: TestContext, limit: number, errorOf: (modelDir: string) => Promise<number>): Promise<void> {
-  const reduced = await errorOf(await reducedInt8Dir());
-  assert.ok(reduced < limit, `int8 (reduce_range): relative RMS error ${reduced}`);
-  const full = await errorOf(dir);
-  const kernels = await detectInt8Kernels();
-  if (!kernels.saturates) {
-    assert.ok(full < limit, `int8: relative RMS error ${full} with int8 kernels ${kernels.summary}`);
-    return;
-  }
-  t.diagnostic(`int8 kernels ${kernels.summary}: full-range int8 relative RMS error ${full.toFixed(3)}, not checked`);
-  const all = [...ALL_DTYPES];
-  const choice = chooseDefaultDtypes({ vision_encoder: all, embed_tokens: all, decoder_model_merged: all }, true);
-  assert.deepEqual(choice.dtypes, { vision_encoder: 'uint8', embed_tokens: 'uint8', decoder_model_merged: 'uint8' });
-}
-
 function floatToHalf(v: number): number {
   const f = new Float32Array([v]);
   const u = new Uint32Array(f.buffer)[0]!;
@@ -241,23 +210,6 @@ describe('fixture model files', () => {
     const b = readFileSync(path.join(other, 'onnx', 'decoder_model_merged.onnx'));
     assert.equal(a.length, b.length);
     assert.ok(!a.equals(b));
-  });
-
-  test('int8 files use the full [-127, 127] weight range as the official ones, or on request the 7-bit range', async () => {
-    /** Largest |weight| over the int8 weight initializers of a file, and how many there are. */
-    const int8Weights = (file: string) => {
-      const { graph } = onnxProto.onnx.ModelProto.decode(readFileSync(file));
-      const weights = graph!.initializer!.filter((i) => i.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && i.dims!.length > 0);
-      const amax = Math.max(...weights.map((w) => Math.max(...Array.from(new Int8Array(w.rawData!.buffer, w.rawData!.byteOffset, w.rawData!.length), Math.abs))));
-      return { count: weights.length, amax };
-    };
-    const reduced = await reducedInt8Dir();
-    for (const name of ['vision_encoder', 'decoder_model_merged']) {
-      const full = int8Weights(onnxPath(name, 'int8'));
-      const sevenBit = int8Weights(onnxPath(name, 'int8', reduced));
-      assert.ok(full.count > 0 && sevenBit.count === full.count, `${name}: ${full.count} and ${sevenBit.count} int8 weights`);
-      assert.deepEqual([full.amax, sevenBit.amax], [127, 64], name);
-    }
   });
 });
 
@@ -374,7 +326,7 @@ describe('decoder numerics', () => {
       const err = relativeRms(await runChunks(dtype, PROMPT, [PROMPT.length]), ref);
       assert.ok(err < limit, `${dtype}: relative RMS error ${err}`);
     }
-    await checkInt8(t, 0.06, async (modelDir) => relativeRms(await runChunks('int8', PROMPT, [PROMPT.length], modelDir), ref));
+    await checkInt8(t, 0.06, dir, async (modelDir) => relativeRms(await runChunks('int8', PROMPT, [PROMPT.length], modelDir), ref));
   });
 
   test('greedy decoding is not degenerate and some generations end with eos', async () => {
@@ -442,7 +394,7 @@ describe('vision encoder', () => {
       const err = relativeRms(await features(dtype), ref);
       assert.ok(err < limit, `${dtype}: relative RMS error ${err}`);
     }
-    await checkInt8(t, 0.1, async (modelDir) => relativeRms(await features('int8', modelDir), ref));
+    await checkInt8(t, 0.1, dir, async (modelDir) => relativeRms(await features('int8', modelDir), ref));
   });
 });
 
