@@ -1,7 +1,7 @@
 /**
  * Writes a random-weight SmolVLM model directory in the official layout.
  *
- *   node --import tsx scripts/make-test-model.ts --preset tiny --out ./tiny-model [--seed N] [--dtypes fp32,int8,q4,fp16]
+ *   node --import tsx scripts/make-test-model.ts --preset tiny --out ./tiny-model [--seed N] [--dtypes fp32,int8,q4,fp16] [--int8-range reduced]
  *   node --import tsx scripts/make-test-model.ts --ensure tiny      # fixtures/generated/tiny, only when stale
  */
 import path from 'node:path';
@@ -16,7 +16,7 @@ import {
   PRESETS,
 } from './fixture-model/index.js';
 
-const usage = `usage: make-test-model --preset <${Object.keys(PRESETS).join('|')}> --out <dir> [--seed N] [--dtypes ${ALL_DTYPES.join(',')}] [--no-eos-tie]
+const usage = `usage: make-test-model --preset <${Object.keys(PRESETS).join('|')}> --out <dir> [--seed N] [--dtypes ${ALL_DTYPES.join(',')}] [--int8-range full|reduced] [--no-eos-tie]
        make-test-model --ensure <preset> [--seed N] [--dtypes ...]`;
 
 function fail(message: string): never {
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     ensure: { type: 'string' },
     seed: { type: 'string' },
     dtypes: { type: 'string' },
+    'int8-range': { type: 'string' },
     'no-eos-tie': { type: 'boolean', default: false },
     quiet: { type: 'boolean', short: 'q', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -55,6 +56,8 @@ if (values.dtypes !== undefined) {
   if (bad.length || !list.length) fail(`unknown dtype(s): ${bad.join(', ') || '(none given)'}`);
   dtypes = list as Dtype[];
 }
+const int8Range = values['int8-range'];
+if (int8Range !== undefined && int8Range !== 'full' && int8Range !== 'reduced') fail(`--int8-range must be full or reduced, got ${int8Range}`);
 const onProgress = values.quiet ? undefined : (message: string) => process.stderr.write(`${message}\n`);
 const started = Date.now();
 
@@ -75,6 +78,7 @@ if (values.ensure !== undefined) {
     ...(seed !== undefined ? { seed } : {}),
     ...(dtypes ? { dtypes } : {}),
     ...(values['no-eos-tie'] ? { eosTie: null } : {}),
+    ...(int8Range ? { int8Range } : {}),
     ...(onProgress ? { onProgress } : {}),
   });
   const total = info.files.reduce((sum, f) => sum + f.bytes, 0);

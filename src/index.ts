@@ -88,3 +88,20 @@ export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, isFileUrl, resolveLoca
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';
 export { packageVersion } from './core/version.js';
+/**
+ * Whether onnxruntime's int8 (U8S8) kernel saturates on this CPU (x86 without VNNI), how that is known
+ * (SMOLVLM_INT8_SATURATES override, the remembered or fresh onnxruntime probe, CPU flags), and a summary
+ * such as "saturating (AVX2, no VNNI)".
+ */
+export { detectInt8Kernels, INT8_SATURATES_ENV, type Int8KernelReport } from './core/int8-kernels.js';
+/**
+ * The default dtype per session: uint8 (then quantized) over int8 where int8 kernels saturate, else int8
+ * first; `int8KernelsLine` gives "int8 kernels: saturating (AVX2, no VNNI) → default uint8".
+ */
+export {
+  chooseDefaultDtypes,
+  defaultDtypePreference,
+  int8KernelsLine,
+  SATURATING_INT8_DTYPE_PREFERENCE,
+  type DefaultDtypeChoice,
+} from './core/default-dtype.js';

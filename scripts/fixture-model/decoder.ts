@@ -5,7 +5,7 @@
  */
 import { DT, GraphBuilder } from './onnx-builder.js';
 import type { EosTie, TextDims } from './presets.js';
-import { computeType, floatBytes, linear, type WeightMode } from './quantize.js';
+import { computeType, floatBytes, linear, type Int8Range, type WeightMode } from './quantize.js';
 import { randomTensor } from './weights.js';
 
 export interface DecoderOptions {
@@ -16,6 +16,8 @@ export interface DecoderOptions {
   eosTie: (EosTie & { eosId: number }) | null;
   /** Token ids whose logits are always 0 (the added special tokens except eos). */
   silentTokens?: readonly number[];
+  /** int8 weight range (default full, as the official files). */
+  int8Range?: Int8Range;
 }
 
 const MASKED = -1e9;
@@ -146,7 +148,7 @@ export function buildDecoder(o: DecoderOptions): GraphBuilder {
     g.op('Transpose', [g.op('Reshape', [x, g.i64([0, 0, n, hd])])], { perm: [0, 2, 1, 3] });
 
   const proj = (x: string, name: string, inF: number, outF: number, weight: () => Float32Array): string =>
-    linear(g, x, { name, inFeatures: inF, outFeatures: outF, weight }, o.mode);
+    linear(g, x, { name, inFeatures: inF, outFeatures: outF, weight }, o.mode, o.int8Range);
 
   let x = toCompute(inputsEmbeds);
   const presents: string[] = [];
@@ -189,6 +191,7 @@ export function buildDecoder(o: DecoderOptions): GraphBuilder {
     normed,
     { name: 'lm_head', inFeatures: hidden, outFeatures: t.vocabSize, weight: params.lmHead },
     o.mode,
+    o.int8Range,
   );
 
   g.output(logits, 'logits', ct, ['batch_size', 'sequence_length', t.vocabSize]);

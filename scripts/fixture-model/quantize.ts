@@ -1,7 +1,8 @@
 /**
  * Weight formats of the official variants and the `linear` layer that emits the matching ops:
  *  fp32 / fp16   MatMul on float weights
- *  int8 / uint8  DynamicQuantizeLinear + MatMulInteger + Cast + Mul (what onnxruntime's quantize_dynamic emits)
+ *  int8 / uint8  DynamicQuantizeLinear + MatMulInteger + Cast + Mul (what onnxruntime's quantize_dynamic emits);
+ *                int8 weights over the full or the 7-bit range (Int8Range)
  *  q4 / q4f16    com.microsoft MatMulNBits, 4 bits, block 32, symmetric (no zero points: implicit 8)
  */
 import { bytesOf, DT, type DataType, GraphBuilder, toHalfArray } from './onnx-builder.js';
@@ -10,6 +11,14 @@ import { transpose } from './weights.js';
 export type WeightMode = 'fp32' | 'fp16' | 'int8' | 'uint8' | 'q4' | 'q4f16';
 
 export const Q4_BLOCK = 32;
+
+/**
+ * Range of int8 weights. `full`: [-127, 127], as transformers.js's quantize script writes the official
+ * `_int8` files (reduce_range off). `reduced`: [-64, 64], onnxruntime's 7-bit `reduce_range`: a pair of
+ * uint8 x int8 products sums to at most 2 * 255 * 64 = 32640, which fits the int16 that the kernels of
+ * x86 CPUs without VNNI add pairs into, so those cannot saturate.
+ */
+export type Int8Range = 'full' | 'reduced';
 
 /** Float type of activations for a weight mode. */
 export function computeType(mode: WeightMode): DataType {
@@ -20,12 +29,13 @@ export function floatBytes(values: Float32Array, dataType: DataType): Uint8Array
   return dataType === DT.FLOAT16 ? bytesOf(toHalfArray(values)) : bytesOf(values);
 }
 
-export function quantizeInt8Symmetric(w: Float32Array): { q: Int8Array; scale: number } {
+export function quantizeInt8Symmetric(w: Float32Array, range: Int8Range = 'full'): { q: Int8Array; scale: number } {
+  const qmax = range === 'full' ? 127 : 64;
   let amax = 0;
   for (let i = 0; i < w.length; i++) amax = Math.max(amax, Math.abs(w[i]!));
-  const scale = Math.fround(amax > 0 ? amax / 127 : 1);
+  const scale = Math.fround(amax > 0 ? amax / qmax : 1);
   const q = new Int8Array(w.length);
-  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / scale)));
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-qmax, Math.min(qmax, Math.round(w[i]! / scale)));
   return { q, scale };
 }
 
@@ -91,7 +101,7 @@ export interface LinearSpec {
 }
 
 /** y = x W^T (+ b) for `x` [..., in] in the activation type of `mode`. */
-export function linear(g: GraphBuilder, x: string, spec: LinearSpec, mode: WeightMode): string {
+export function linear(g: GraphBuilder, x: string, spec: LinearSpec, mode: WeightMode, int8Range: Int8Range = 'full'): string {
   const { name, inFeatures: k, outFeatures: n } = spec;
   const ct = computeType(mode);
   let y: string;
@@ -108,7 +118,7 @@ export function linear(g: GraphBuilder, x: string, spec: LinearSpec, mode: Weigh
       const qt = signed ? DT.INT8 : DT.UINT8;
       const quant = shared(3, () => {
         const wt = transpose(spec.weight(), n, k);
-        return signed ? { ...quantizeInt8Symmetric(wt), zeroPoint: 0 } : quantizeUint8Asymmetric(wt);
+        return signed ? { ...quantizeInt8Symmetric(wt, int8Range), zeroPoint: 0 } : quantizeUint8Asymmetric(wt);
       });
       const wq = g.initializer(`${name}.weight_quantized`, qt, [k, n], () => bytesOf(quant().q));
       const ws = g.initializer(`${name}.weight_scale`, DT.FLOAT, [], () => bytesOf(Float32Array.of(quant().scale)));

@@ -15,6 +15,7 @@ import {
   quantizeInt8Symmetric,
   quantizeUint8Asymmetric,
   shared,
+  type Int8Range,
   type WeightMode,
 } from './quantize.js';
 import { randomTensor } from './weights.js';
@@ -25,6 +26,8 @@ export interface VisionOptions {
   mode: WeightMode;
   /** Float type of pixel_values / image_features for float16 variants. */
   halfIo: boolean;
+  /** int8 weight range (default full, as the official files). */
+  int8Range?: Int8Range;
 }
 
 const MASKED = -1e9;
@@ -152,7 +155,7 @@ export function buildVisionEncoder(o: VisionOptions): GraphBuilder {
       const qt = signed ? DT.INT8 : DT.UINT8;
       const quant = shared(3, () => {
         const w = weight();
-        return signed ? { ...quantizeInt8Symmetric(w), zeroPoint: 0 } : quantizeUint8Asymmetric(w);
+        return signed ? { ...quantizeInt8Symmetric(w, o.int8Range), zeroPoint: 0 } : quantizeUint8Asymmetric(w);
       });
       const wq = g.initializer(`${wName}_quantized`, qt, [hidden, 3, patch, patch], () => bytesOf(quant().q));
       const ws = g.initializer(`${wName}_scale`, DT.FLOAT, [], () => bytesOf(Float32Array.of(quant().scale)));
@@ -196,7 +199,7 @@ export function buildVisionEncoder(o: VisionOptions): GraphBuilder {
     );
 
   const dense = (x: string, name: string, inF: number, outF: number, p: { weight: Param; bias?: Param }): string =>
-    linear(g, x, { name, inFeatures: inF, outFeatures: outF, weight: p.weight, ...(p.bias ? { bias: p.bias } : {}) }, o.mode);
+    linear(g, x, { name, inFeatures: inF, outFeatures: outF, weight: p.weight, ...(p.bias ? { bias: p.bias } : {}) }, o.mode, o.int8Range);
 
   const gelu = (x: string): string => {
     const cube = g.op('Mul', [g.op('Mul', [x, x]), x]);

@@ -3,6 +3,7 @@
  * The work happens in generation/ (the request pipeline, sampling, the decode loop, caches).
  */
 import { Decoder } from './decoder.js';
+import { machineDtypePreference } from './default-dtype.js';
 import { TokenEmbedder, VisionEncoder } from './encoders.js';
 import { SmolVLMError } from './errors.js';
 import { DEFAULT_VISION_TILES_PER_CALL, ImageFeatures } from './generation/features.js';
@@ -15,7 +16,7 @@ import type { DecodeOptions, GenerateRequest, GenerationResult, TokenizedPrompt 
 import { imageProcessorOptionsFromConfig, type ImageProcessorOptions } from './image/index.js';
 import type { ImageSourceOptions } from './image/source.js';
 import { checkLoadArguments, type LoadOptions } from './load-options.js';
-import { readModelDirectory, type ModelDirectory } from './model-files/directory.js';
+import { preferredDtypes, readModelDirectory, type ModelDirectory } from './model-files/directory.js';
 import type { SessionDtypes } from './model-files/dtypes.js';
 import { readModelSpec, type ModelSpec } from './model-files/spec.js';
 import { ChatTemplate, expandImagePlaceholders, type ChatMessage, type ImageInput } from './prompt.js';
@@ -71,7 +72,7 @@ export class SmolVLM {
     checkLoadArguments(dir, options);
     const started = performance.now();
     const runtime = { ...options, threads: intraOpThreads(options.threads, options.onWarning) };
-    const directory = readModelDirectory(dir, options.dtype);
+    const directory = readModelDirectory(dir, options.dtype ?? preferredDtypes(dir, await machineDtypePreference()));
     const [vision, embedder, decoder] = await Promise.all([
       VisionEncoder.load(directory.onnxPaths.vision_encoder, runtime),
       TokenEmbedder.load(directory.onnxPaths.embed_tokens, runtime),

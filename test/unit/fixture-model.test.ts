@@ -19,6 +19,7 @@ import {
   tokenLayout,
 } from '../../scripts/fixture-model/index.js';
 import { referenceDecoder, referenceVision } from '../../scripts/fixture-model/reference.js';
+import { checkInt8 } from '../helpers/int8-closeness.js';
 import { conformanceDir, referenceModelDir, skipUnlessShared } from '../helpers/shared.js';
 
 const tiny = PRESETS.tiny;
@@ -33,11 +34,11 @@ before(async () => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const readJson = (file: string): Record<string, any> => JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
-const onnxPath = (session: string, dtype: Dtype) => path.join(dir, 'onnx', `${session}${dtype === 'fp32' ? '' : `_${dtype}`}.onnx`);
+const onnxPath = (session: string, dtype: Dtype, modelDir = dir) => path.join(modelDir, 'onnx', `${session}${dtype === 'fp32' ? '' : `_${dtype}`}.onnx`);
 const sessions = new Map<string, ort.InferenceSession>();
 
-async function session(name: string, dtype: Dtype): Promise<ort.InferenceSession> {
-  const file = onnxPath(name, dtype);
+async function session(name: string, dtype: Dtype, modelDir = dir): Promise<ort.InferenceSession> {
+  const file = onnxPath(name, dtype, modelDir);
   let s = sessions.get(file);
   if (!s) {
     s = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
@@ -81,8 +82,8 @@ function embed(ids: number[]): Float32Array {
 }
 
 /** Runs a decoder over `ids` in the given chunks with the KV cache; returns the logits of every position. */
-async function runChunks(dtype: Dtype, ids: number[], chunks: number[]): Promise<Float32Array> {
-  const dec = await session('decoder_model_merged', dtype);
+async function runChunks(dtype: Dtype, ids: number[], chunks: number[], modelDir = dir): Promise<Float32Array> {
+  const dec = await session('decoder_model_merged', dtype, modelDir);
   const kvType = dec.inputMetadata.find((m) => m.name === 'past_key_values.0.key')!;
   assert.ok(kvType.isTensor);
   let cache = emptyCache(kvType.type);
@@ -130,8 +131,8 @@ function tiles(count: number): Float32Array {
   return px;
 }
 
-async function imageFeatures(dtype: Dtype, pixels: Float32Array, dims: number[]): Promise<ort.Tensor> {
-  const vis = await session('vision_encoder', dtype);
+async function imageFeatures(dtype: Dtype, pixels: Float32Array, dims: number[], modelDir = dir): Promise<ort.Tensor> {
+  const vis = await session('vision_encoder', dtype, modelDir);
   const half = vis.inputMetadata[0]!.isTensor && vis.inputMetadata[0]!.type === 'float16';
   const pv = half
     ? new ort.Tensor('float16', Uint16Array.from(pixels, (v) => floatToHalf(v)), dims)
@@ -318,13 +319,14 @@ describe('decoder numerics', () => {
     assert.ok(maxAbsDiff(left.subarray(text.vocabSize), plain) < 1e-4);
   });
 
-  test('fp16 and quantized decoders stay close to fp32', async () => {
+  test('fp16 and quantized decoders stay close to fp32', async (t) => {
     const ref = await runChunks('fp32', PROMPT, [PROMPT.length]);
-    const limits: [Dtype, number][] = [['fp16', 0.01], ['int8', 0.06], ['uint8', 0.06], ['q4', 0.3], ['q4f16', 0.3]];
+    const limits: [Dtype, number][] = [['fp16', 0.01], ['uint8', 0.06], ['quantized', 0.06], ['q4', 0.3], ['q4f16', 0.3]];
     for (const [dtype, limit] of limits) {
       const err = relativeRms(await runChunks(dtype, PROMPT, [PROMPT.length]), ref);
       assert.ok(err < limit, `${dtype}: relative RMS error ${err}`);
     }
+    await checkInt8(t, 0.06, dir, async (modelDir) => relativeRms(await runChunks('int8', PROMPT, [PROMPT.length], modelDir), ref));
   });
 
   test('greedy decoding is not degenerate and some generations end with eos', async () => {
@@ -383,14 +385,16 @@ describe('vision encoder', () => {
     assert.deepEqual(zeros.dims, [1, 4, text.hiddenSize]);
   });
 
-  test('fp16 and quantized vision encoders stay close to fp32', async () => {
+  test('fp16 and quantized vision encoders stay close to fp32', async (t) => {
     const pixels = tiles(2);
-    const ref = toFloat32(await imageFeatures('fp32', pixels, [1, 2, 3, tile, tile]));
-    const limits: [Dtype, number][] = [['fp16', 0.01], ['int8', 0.1], ['uint8', 0.1], ['q4', 0.3], ['q4f16', 0.3]];
+    const features = async (dtype: Dtype, modelDir = dir) => toFloat32(await imageFeatures(dtype, pixels, [1, 2, 3, tile, tile], modelDir));
+    const ref = await features('fp32');
+    const limits: [Dtype, number][] = [['fp16', 0.01], ['uint8', 0.1], ['quantized', 0.1], ['q4', 0.3], ['q4f16', 0.3]];
     for (const [dtype, limit] of limits) {
-      const err = relativeRms(toFloat32(await imageFeatures(dtype, pixels, [1, 2, 3, tile, tile])), ref);
+      const err = relativeRms(await features(dtype), ref);
       assert.ok(err < limit, `${dtype}: relative RMS error ${err}`);
     }
+    await checkInt8(t, 0.1, dir, async (modelDir) => relativeRms(await features('int8', modelDir), ref));
   });
 });
 

@@ -31,7 +31,7 @@ export interface HubOptions {
    * Absent: per session, the first of `dtypePreference` that the repo has (or, served from the cache, the snapshot has).
    */
   dtype?: DtypeSpec | string;
-  /** Default: DEFAULT_DTYPE_PREFERENCE, the engine's order (int8, uint8, quantized, q4, fp32, fp16, q4f16, bnb4). */
+  /** Default: defaultDtypePreference for this CPU: DEFAULT_DTYPE_PREFERENCE (int8, uint8, quantized, q4, fp32, fp16, q4f16, bnb4), with uint8 and quantized before int8 where int8 kernels saturate. */
   dtypePreference?: readonly Dtype[];
   /** Overrides HF_ENDPOINT. */
   endpoint?: string;

@@ -6,7 +6,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
 import { preferredDtypes, sessionPaths } from '../model-files/directory.js';
-import { DEFAULT_DTYPE_PREFERENCE, resolveDtypes, type SessionDtypes, type SessionName } from '../model-files/dtypes.js';
+import { DEFAULT_DTYPE_PREFERENCE, resolveDtypes, type Dtype, type SessionDtypes, type SessionName } from '../model-files/dtypes.js';
+import { machineDtypePreference } from '../default-dtype.js';
 import { MODEL_ALIASES } from './aliases.js';
 import { ensureHubModel } from './ensure.js';
 import { expandHome, hubCacheDir, hubOffline, hubSettingsFromEnv } from './env.js';
@@ -67,7 +68,7 @@ export async function hubModelSource(ref: HubReference, options: HubOptions, che
     repo: ref.repo,
     revision: ref.revision ?? 'main',
     ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
-    preference: options.dtypePreference ?? DEFAULT_DTYPE_PREFERENCE,
+    preference: await dtypePreferenceFor(options),
     cacheDir: options.cacheDir ?? hubCacheDir(env),
     offline: options.offline ?? hubOffline(env),
     checkForUpdates,
@@ -80,8 +81,17 @@ export async function hubModelSource(ref: HubReference, options: HubOptions, che
   return { ...result, ...(ref.alias ? { alias: ref.alias } : {}) };
 }
 
-function localModelSource(dir: string, options: HubOptions): ModelSource {
-  const dtypes = options.dtype !== undefined ? resolveDtypes(options.dtype) : preferredDtypes(dir, options.dtypePreference);
+/**
+ * The caller's preference, else this CPU's (default-dtype.ts); the int8 probe runs only when a default is needed
+ * and, like the optimized-graph cache, reads process.env (SMOLVLM_INT8_SATURATES, SMOLVLM_CACHE), not `options.env`.
+ */
+async function dtypePreferenceFor(options: HubOptions): Promise<readonly Dtype[]> {
+  if (options.dtypePreference) return options.dtypePreference;
+  return options.dtype !== undefined ? DEFAULT_DTYPE_PREFERENCE : machineDtypePreference();
+}
+
+async function localModelSource(dir: string, options: HubOptions): Promise<ModelSource> {
+  const dtypes = options.dtype !== undefined ? resolveDtypes(options.dtype) : preferredDtypes(dir, await dtypePreferenceFor(options));
   return { dir, fromCache: false, dtypes, sessions: sessionPaths(dir, dtypes) };
 }
 
