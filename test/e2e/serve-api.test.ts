@@ -131,7 +131,7 @@ describe('answers', () => {
   test('models and health', async () => {
     const models = await openai.models.list();
     assert.deepEqual(models.data.map((m) => m.id), [model]);
-    const health = await (await fetch(`${serve.url}/health`)).json();
+    const health = (await (await fetch(`${serve.url}/health`)).json()) as Record<string, unknown>;
     assert.equal(health.status, 'ok');
     assert.equal(health.parallel, 2);
   });

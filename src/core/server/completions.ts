@@ -97,7 +97,8 @@ export class ChatCompletions {
     const context = model.contextLength;
     if (tokenized.ids.length >= context) {
       const imageTokens = images.reduce((n, i) => n + i.tokens, 0);
-      throw new ApiError(400, `the prompt is ${tokenized.ids.length} tokens (${imageTokens} for ${images.length} image(s)) but the model's context is ${context}`, 'messages', 'context_length_exceeded');
+      const forImages = images.length > 0 ? ` (${imageTokens} for ${images.length} image(s))` : '';
+      throw new ApiError(400, `the prompt is ${tokenized.ids.length} tokens${forImages} but the model's context is ${context}`, 'messages', 'context_length_exceeded');
     }
     return { messages, ids: tokenized.ids, imageSpans: tokenized.imageSpans };
   }

@@ -253,7 +253,7 @@ export class SmolVLMServer {
   #admit(): () => void {
     const limit = (this.#options.parallel ?? 1) + (this.#options.queue ?? DEFAULT_QUEUE);
     if (this.#admitted >= limit) {
-      throw new ApiError(503, `the server is busy (${this.#admitted} requests running or waiting); try again shortly`, null, 'server_busy', { 'retry-after': '1' });
+      throw new ApiError(503, `the server is busy: ${this.#admitted} requests are running or waiting, as many as it takes; try again shortly`, null, 'server_busy', { 'retry-after': '1' });
     }
     this.#admitted++;
     let left = false;
