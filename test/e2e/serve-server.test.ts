@@ -26,10 +26,16 @@ before(async () => {
 
 const hello: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Hello' }];
 
-test('with an API key every endpoint but /health needs it, compared as a bearer token', async () => {
-  const serve = await startServe(model, [], { SMOLVLM_API_KEY: 'sesame' });
+test('with an API key every endpoint but /health needs it, compared as a bearer token; --cors answers preflights', async () => {
+  const serve = await startServe(model, ['--cors', 'http://app.test'], { SMOLVLM_API_KEY: 'sesame' });
   try {
-    assert.equal((await fetch(`${serve.url}/health`)).status, 200);
+    const health = await fetch(`${serve.url}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(health.headers.get('access-control-allow-origin'), 'http://app.test');
+    const preflight = await fetch(`${serve.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'http://app.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://app.test');
+    assert.equal(preflight.headers.get('access-control-allow-headers'), 'authorization, content-type');
     const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }, { authorization: 'sesame' }, { authorization: 'Bearer sesame2' }];
     for (const headers of attempts) {
       const answer = await fetch(`${serve.url}/v1/models`, { headers });
@@ -41,6 +47,7 @@ test('with an API key every endpoint but /health needs it, compared as a bearer 
     const answer = await client(serve, 'sesame').chat.completions.create({ model: 'm', messages: hello, max_tokens: 2 });
     assert.equal(answer.choices.length, 1);
     assert.equal((await client(serve, 'sesame').models.list()).data.length, 1);
+    assert.match(serve.logLines().join('\n'), / GET \/v1\/models 401 \d+ ms: a valid API key is required/);
   } finally {
     assert.equal(await serve.stop(), 0);
   }
@@ -48,6 +55,7 @@ test('with an API key every endpoint but /health needs it, compared as a bearer 
 
 test('bound to 0.0.0.0: http(s) image URLs are refused (nothing is fetched), data: URLs still work', async (t) => {
   let fetched = 0;
+  // Without --cors: no CORS headers (checked below on the same server).
   const images = createServer((_req, res) => {
     fetched++;
     res.writeHead(404).end();
@@ -75,6 +83,8 @@ test('bound to 0.0.0.0: http(s) image URLs are refused (nothing is fetched), dat
     assert.equal(fetched, 0);
     const answer = await client(serve).chat.completions.create({ model: 'm', messages: image(redDataUrl), max_tokens: 2 });
     assert.equal(answer.choices.length, 1);
+    const health = await fetch(`${serve.url}/health`, { headers: { origin: 'http://app.test' } });
+    assert.equal(health.headers.get('access-control-allow-origin'), null);
   } finally {
     assert.equal(await serve.stop(), 0);
     images.close();
