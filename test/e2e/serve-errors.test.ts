@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -157,6 +157,25 @@ describe('other request errors', () => {
     const health = await waitForHealth(serve.url, (h) => h.active === 0 && h.waiting === 0);
     assert.deepEqual([health.active, health.waiting], [0, 0]);
     assert.equal((await post({ messages: hello, max_tokens: 2 })).status, 200);
+  });
+
+  test('garbage on the socket is a 400; a client that leaves mid-body or mid-answer hurts nothing', async () => {
+    const { port } = new URL(serve.url);
+    const raw = (payload: string, end: boolean) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write(payload));
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk.toString()));
+        socket.on('close', () => resolve(data));
+        socket.on('error', () => resolve(data));
+        if (!end) setTimeout(() => socket.destroy(), 200);
+      });
+    assert.match(await raw('NONSENSE\r\n\r\n', true), /^HTTP\/1\.1 400 Bad Request/);
+    await raw('POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"messages":', false);
+    const body = JSON.stringify({ messages: hello, max_tokens: 50 });
+    await raw(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`, false);
+    const health = await waitForHealth(serve.url, (h) => h.active === 0 && h.waiting === 0);
+    assert.deepEqual([health.status, health.active, health.waiting], ['ok', 0, 0]);
   });
 
   test('after all that the server still answers, and logged one line per request without prompt text', async () => {

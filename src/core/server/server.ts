@@ -215,6 +215,9 @@ export class SmolVLMServer {
     const started = performance.now();
     const controller = new AbortController();
     const ctx: RequestContext = { req, res, path: pathOf(req.url), signal: controller.signal, log: {}, headers: this.#corsHeaders() };
+    // A connection reset surfaces as 'close' below; as an 'error' without a listener it would end the process.
+    req.on('error', () => {});
+    res.on('error', () => {});
     // A client that goes away aborts its request at once (its generation stops at the next token).
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(CLIENT_GONE);
