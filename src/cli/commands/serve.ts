@@ -40,7 +40,7 @@ export function serveCommand() {
     new Command('serve')
       .summary('serve an OpenAI-compatible API (chat completions)')
       .description('Serve the model over an OpenAI-compatible HTTP API.')
-      .option('--host <address>', 'address to listen on (another than loopback exposes the server to the network)', DEFAULT_HOST)
+      .option('--host <address>', 'address to listen on (any but a loopback address exposes the server to the network)', DEFAULT_HOST)
       .addOption(new Option('--port <n>', 'port to listen on (0: any free port)').argParser(portNumber).default(DEFAULT_PORT))
       .option('--api-key <key>', `require "Authorization: Bearer <key>" on every endpoint but /health (default: $${API_KEY_ENV})`)
       .addOption(new Option('--parallel <n>', 'requests generated together').argParser(positiveInteger).default(DEFAULT_PARALLEL))
