@@ -105,3 +105,24 @@ export {
   SATURATING_INT8_DTYPE_PREFERENCE,
   type DefaultDtypeChoice,
 } from './core/default-dtype.js';
+// The OpenAI-compatible server (`smolvlm serve`): start one on a loaded model; the engine seam (what
+// generates: the batched scheduler or one request at a time); the image URL policy; the request log.
+export {
+  DEFAULT_HOST,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_PORT,
+  DEFAULT_QUEUE,
+  SequentialEngine,
+  SmolVLMServer,
+  imageUrlPolicy,
+  isLoopbackHost,
+  startServer,
+  type GenerationEngine,
+  type HealthJson,
+  type ImageUrlPolicy,
+  type RequestLog,
+  type ResponseFormat,
+  type Route,
+  type ServerDefaults,
+  type ServerOptions,
+} from './core/server/index.js';

@@ -10,6 +10,7 @@
  *
  * `ours` runs a copy of src taken at the start (or of --ours-rev); --baseline adds a column `base` with
  * our engine at that revision; each --variant adds a column with other SmolVLM.load options.
+ * `--scenarios serve` runs the server benchmark instead (scripts/bench/serve.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,12 @@ import { TextTokenizer } from '../../src/core/tokenizer.js';
 import { ENGINES, SCENARIOS, type ChildResult, type ChildTask, type Engine, type Scenario, type ScenarioName } from './common.js';
 import { ensureTestImage } from './images.js';
 import { engineTitle, markdownTable, SCENARIO_TITLES, summarise } from './report.js';
+
+// `--scenarios serve`: the server benchmark, a script of its own (serve.ts) that takes the same options.
+if (process.argv[process.argv.indexOf('--scenarios') + 1] === 'serve') {
+  await import('./serve.js');
+  process.exit(0);
+}
 
 const { values: args } = parseArgs({
   options: {

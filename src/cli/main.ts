@@ -5,6 +5,7 @@ import { describeCommand } from './commands/describe.js';
 import { modelsCommand } from './commands/models.js';
 import { pullCommand } from './commands/pull.js';
 import { rmCommand } from './commands/rm.js';
+import { serveCommand } from './commands/serve.js';
 import { storyCommand } from './commands/story.js';
 import { main, type CommandFactory } from './program.js';
 
@@ -13,6 +14,7 @@ const COMMANDS: CommandFactory[] = [
   askCommand,
   storyCommand,
   chatCommand,
+  serveCommand,
   pullCommand,
   modelsCommand,
   rmCommand,
