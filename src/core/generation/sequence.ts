@@ -111,7 +111,8 @@ export class DecodeSequence {
     this.#decodeMs = performance.now() - this.#started - this.#firstTokenMs;
   }
 
+  /** The first reason stands (an abort from within onToken is not overwritten by what follows). */
   #finish(reason: FinishReason): void {
-    this.#finishReason = reason;
+    this.#finishReason ??= reason;
   }
 }
