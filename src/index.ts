@@ -33,6 +33,11 @@ export type { FinishReason } from './core/generation/types.js';
 export type { DecodeOptions } from './core/generation/types.js';
 export { PromptCache } from './core/generation/prompt-cache.js';
 export { TextStream } from './core/generation/stream.js';
+/**
+ * Many requests on one model, decoded together: `new BatchScheduler(model, { maxBatch })`, then
+ * `scheduler.generate(request)` as `model.generate`; `active`, `waiting`, `close()`.
+ */
+export { BatchScheduler, DEFAULT_MAX_BATCH, type BatchSchedulerOptions } from './core/generation/scheduler.js';
 export { SmolVLMError, isSmolVLMError, type ErrorCode } from './core/errors.js';
 export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type Dtype, type DtypeSpec, type SessionName } from './core/model-files/dtypes.js';
 /** The dtype each of the three ONNX sessions was loaded with (SmolVLM.dtypes, ModelSource.dtypes). */

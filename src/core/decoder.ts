@@ -1,6 +1,7 @@
 import path from 'node:path';
 import './ort-env.js';
 import * as ort from 'onnxruntime-node';
+import type { BatchKvCache, BatchLayout } from './batch-kv-cache.js';
 import { SmolVLMError } from './errors.js';
 import { LOGITS_REWRITE, NEW_KV_PREFIX } from './graph-patch.js';
 import {
@@ -16,7 +17,12 @@ import {
   type RuntimeOptions,
 } from './runtime.js';
 
-type KvArray = Float32Array | Uint16Array;
+export type KvArray = Float32Array | Uint16Array;
+
+/** Positions a cache of `length` allocates room for when it grows: a quarter more, at least 128. */
+export function growCapacity(length: number): number {
+  return length + Math.max(128, length >> 2);
+}
 
 /**
  * The decoder's key/value cache: one tensor per `past_key_values.{i}.{key|value}` input, all with the
@@ -32,6 +38,15 @@ export class KvCache {
     readonly tensors: Map<string, ort.Tensor>,
     public length: number,
   ) {}
+
+  /** Makes `buffers` the storage: each holds `[1, heads, length, headDim]` at its start, room for `capacity` positions. */
+  useBuffers(buffers: Map<string, KvArray>, capacity: number, type: FloatType, heads: number, headDim: number): void {
+    this.buffers = buffers;
+    this.capacity = capacity;
+    for (const [name, buffer] of buffers) {
+      this.tensors.set(name, new ort.Tensor(type, buffer.subarray(0, heads * this.length * headDim) as Float32Array, [1, heads, this.length, headDim]));
+    }
+  }
 }
 
 /** decoder_model_merged: the language model with KV cache; shapes and types come from its metadata. */
@@ -115,10 +130,9 @@ export class Decoder {
       position_ids: int64Tensor(positions, [1, seqLen]),
     };
     for (const [name, tensor] of cache.tensors) feeds[name] = tensor;
-    if (this.#hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([past > 0 ? 1 : 0]), [1]);
     // Two rows, not one: MatMulNBits (q4) takes another kernel for a single row, whose sums differ in the
     // last bits from the full prompt's; with two rows the last row is bit-identical to the original graph's.
-    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', new BigInt64Array([allLogits ? 0n : BigInt(Math.min(2, seqLen))]), []);
+    this.#addSwitches(feeds, past > 0, allLogits ? 0 : Math.min(2, seqLen));
     if (this.#fetches) {
       // Only the new rows come back (not a copy of the whole cache per step); append them here.
       const outputs = await this.session.run(feeds, this.#fetches);
@@ -129,6 +143,59 @@ export class Decoder {
     for (let i = 0; i < this.#pastNames.length; i++) cache.tensors.set(this.#pastNames[i]!, outputs[this.#presentNames[i]!]!);
     cache.length = total;
     return this.#lastLogits(outputs.logits!, allLogits);
+  }
+
+  /** The layout of the past_key_values inputs, for a batch cache (batch-kv-cache.ts). */
+  get kvLayout(): BatchLayout {
+    return { names: this.#pastNames, heads: this.kvHeads, headDim: this.headDim, type: this.kvType };
+  }
+
+  /**
+   * One decode step for every sequence of `batch` in one run: `embeds` holds each row's new token
+   * (`[rows * hidden]`, in row order); each row's cache grows by one position. Returns each row's logits.
+   */
+  async forwardBatch(embeds: Float32Array, batch: BatchKvCache): Promise<Float32Array[]> {
+    const rows = batch.size;
+    const { past, attentionMask, positionIds, columns } = batch.stepInputs();
+    const feeds: Record<string, ort.Tensor> = {
+      inputs_embeds: floatTensor(this.embedsType, embeds, [rows, 1, this.hiddenSize]),
+      attention_mask: int64Tensor(attentionMask, [rows, columns + 1]),
+      position_ids: int64Tensor(positionIds, [rows, 1]),
+    };
+    for (const [name, tensor] of past) feeds[name] = tensor;
+    this.#addSwitches(feeds, true, 1);
+    const heads = this.kvHeads;
+    const d = this.headDim;
+    if (this.#fetches) {
+      const outputs = await this.session.run(feeds, this.#fetches);
+      batch.append((name) => this.#outputValues(outputs, name.replace('past_key_values.', NEW_KV_PREFIX), rows * heads * d));
+      return this.#rowLogits(outputs.logits!, rows);
+    }
+    // Without new_key_values outputs: take the new column (the last) out of each present.
+    const outputs = await this.session.run(feeds);
+    batch.append((name) => this.#outputValues(outputs, name.replace('past_key_values.', 'present.'), rows * heads * (columns + 1) * d), columns + 1, columns);
+    return this.#rowLogits(outputs.logits!, rows);
+  }
+
+  /** use_cache_branch and num_logits_to_keep, when the graph has them (0 keeps every row's logits). */
+  #addSwitches(feeds: Record<string, ort.Tensor>, hasPast: boolean, logitsToKeep: number): void {
+    if (this.#hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([hasPast ? 1 : 0]), [1]);
+    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', new BigInt64Array([BigInt(logitsToKeep)]), []);
+  }
+
+  /** An output's values, checked to have `expected` of them. */
+  #outputValues(outputs: ort.InferenceSession.ReturnType, name: string, expected: number): KvArray {
+    const values = outputs[name]!.data as KvArray;
+    if (values.length !== expected) throw new SmolVLMError('MODEL_INVALID', `${path.basename(this.file)}: ${name} has ${values.length} values, expected ${expected}`);
+    return values;
+  }
+
+  /** Logits `[rows, 1, vocab]` as one array per row. */
+  #rowLogits(logits: ort.Tensor, rows: number): Float32Array[] {
+    const values = tensorToFloat32(logits);
+    const vocab = logits.dims.at(-1)!;
+    if (values.length !== rows * vocab) throw new SmolVLMError('MODEL_INVALID', `${path.basename(this.file)}: logits has ${values.length} values, expected ${rows} x ${vocab}`);
+    return Array.from({ length: rows }, (_, r) => values.subarray(r * vocab, (r + 1) * vocab));
   }
 
   #lastLogits(logits: ort.Tensor, allLogits: boolean): Float32Array {
@@ -151,7 +218,7 @@ export class Decoder {
     const past = cache.length;
     const total = past + seqLen;
     if (!cache.buffers || cache.capacity < total) {
-      const capacity = total + Math.max(128, total >> 2);
+      const capacity = growCapacity(total);
       const buffers = new Map<string, KvArray>();
       for (const name of this.#pastNames) {
         const buffer = this.kvType === 'float32' ? new Float32Array(heads * capacity * d) : new Uint16Array(heads * capacity * d);
@@ -170,8 +237,7 @@ export class Decoder {
     for (let i = 0; i < this.#pastNames.length; i++) {
       const name = this.#pastNames[i]!;
       const buffer = cache.buffers.get(name)!;
-      const rows = outputs[this.#newNames![i]!]!.data as KvArray;
-      if (rows.length !== heads * seqLen * d) throw new SmolVLMError('MODEL_INVALID', `${path.basename(this.file)}: ${this.#newNames![i]} has ${rows.length} values, expected ${heads * seqLen * d}`);
+      const rows = this.#outputValues(outputs, this.#newNames![i]!, heads * seqLen * d);
       for (let h = 0; h < heads; h++) buffer.set(rows.subarray(h * seqLen * d, (h + 1) * seqLen * d), h * total * d + past * d);
       cache.tensors.set(name, new ort.Tensor(this.kvType, buffer.subarray(0, heads * total * d) as Float32Array, [1, heads, total, d]));
     }

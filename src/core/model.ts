@@ -108,12 +108,19 @@ export class SmolVLM {
    */
   generate(request: GenerateRequest): TextStream<GenerationResult> {
     checkGenerateRequest(request);
-    return new TextStream(async (emit) => {
-      const state = new GenerateResponseState(this.#model, request, emit);
-      await state.prepareImages(request.messages, request.image, request.imageSource);
-      state.tokenize(request.messages);
-      return state.run();
-    });
+    return new TextStream(async (emit) => (await this.startRequest(request, emit)).run());
+  }
+
+  /**
+   * Steps 1 and 2 of `generate` (images read, prompt tokenized) on an already checked request, as the
+   * state to run the later steps on: the way in for BatchScheduler, which prefills one request at a time
+   * and decodes it together with others.
+   */
+  async startRequest(request: GenerateRequest, emit: (piece: string) => void): Promise<GenerateResponseState> {
+    const state = new GenerateResponseState(this.#model, request, emit);
+    await state.prepareImages(request.messages, request.image, request.imageSource);
+    state.tokenize(request.messages);
+    return state;
   }
 
   /**

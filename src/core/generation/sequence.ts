@@ -99,6 +99,11 @@ export class DecodeSequence {
     if (this.kv.length + 1 > contextLength) return this.#finish('context');
   }
 
+  /** Ends the sequence as aborted at once (a scheduler's abort; `accept` checks the signal itself). */
+  abort(): void {
+    if (!this.finished) this.#finish('aborted');
+  }
+
   /** Flushes the text held back and stops the clock; call once the sequence has finished. */
   end(): void {
     if (this.#finishReason !== 'stop') this.#text.push(this.#pieces.flush());
@@ -106,7 +111,8 @@ export class DecodeSequence {
     this.#decodeMs = performance.now() - this.#started - this.#firstTokenMs;
   }
 
+  /** The first reason stands (an abort from within onToken is not overwritten by what follows). */
   #finish(reason: FinishReason): void {
-    this.#finishReason = reason;
+    this.#finishReason ??= reason;
   }
 }

@@ -16,7 +16,7 @@ import type { ModelSpec } from '../model-files/spec.js';
 import { messageImages, type ChatMessage, type ImageInput } from '../prompt.js';
 import type { TextTokenizer } from '../tokenizer.js';
 import type { ImageFeatures } from './features.js';
-import { decodeSequence, type DecoderSessions } from './generate.js';
+import { decodeSequence, type DecodeLoop, type DecoderSessions } from './generate.js';
 import type { ImageOptions, PreparedImage } from './images.js';
 import type { ImageSpan } from './prompt-cache.js';
 import { DecodeSequence } from './sequence.js';
@@ -137,8 +137,11 @@ export class GenerateResponseState {
     this.#prefillMs = performance.now() - this.#prefillStarted;
   }
 
-  /** Step 6: samples and streams the answer token by token until it ends. */
-  async decode(): Promise<void> {
+  /**
+   * Step 6: samples and streams the answer token by token until it ends: by itself, or through `loop`
+   * (BatchScheduler's, which decodes it together with other requests' sequences).
+   */
+  async decode(loop: DecodeLoop = (sequence, logits) => decodeSequence(this.#model, sequence, logits)): Promise<void> {
     const { sampling, stop, signal, onToken } = this.#options;
     const { tokenizer, spec } = this.#model;
     const promptLogits = need(this.#promptLogits, 'prefill');
@@ -155,7 +158,7 @@ export class GenerateResponseState {
       ...(signal ? { signal } : {}),
       ...(onToken ? { onToken } : {}),
     });
-    await decodeSequence(this.#model, this.#sequence, promptLogits);
+    await loop(this.#sequence, promptLogits);
   }
 
   /** Step 7: keeps the conversation's state in the prompt cache and reports usage and timings. */
