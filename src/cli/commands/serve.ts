@@ -1,5 +1,5 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_QUEUE, SequentialEngine, startServer, type GenerationEngine, type SmolVLM } from '../../index.js';
+import { BatchScheduler, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_QUEUE, startServer, type GenerationEngine, type SmolVLM } from '../../index.js';
 import { runCommand, type StopHandler } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_OK, UsageError } from '../errors.js';
 import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, positiveInteger, withOptions } from '../options.js';
@@ -30,9 +30,9 @@ Examples:
 ${EXIT_CODES_HELP}
 `;
 
-/** What generates. At merge the batched scheduler takes its place: new BatchScheduler(model, { maxBatch: parallel }). */
-function createEngine(model: SmolVLM, _parallel: number): GenerationEngine {
-  return new SequentialEngine(model);
+/** What generates: the batched scheduler, up to --parallel sequences decoded together in one decoder call. */
+function createEngine(model: SmolVLM, parallel: number): GenerationEngine {
+  return new BatchScheduler(model, { maxBatch: parallel });
 }
 
 export function serveCommand() {
