@@ -133,6 +133,8 @@ export class RequestMedia {
   async encodeFrames(wanted: ReadonlySet<string>, features: Map<string, Float32Array>, signal?: AbortSignal): Promise<void> {
     const { onProgress } = this.options;
     for (const video of this.videos) {
+      // A video the prompt cache already holds (a follow-up turn) needs nothing.
+      if (!video.frameKeys.some((key) => wanted.has(key))) continue;
       const started = performance.now();
       const frames = video.plan.frames.length;
       const missing = new Set(video.frameKeys.filter((key) => wanted.has(key) && !this.#fromCache(key, features)));
