@@ -1,4 +1,4 @@
-export { SmolVLM, isPreparedImage } from './core/model.js';
+export { SmolVLM, isPreparedImage, isPreparedVideo, VIDEO_RESIZE_MODES } from './core/model.js';
 export { loadModel, type LoadModelOptions } from './core/load-model.js';
 export {
   DEFAULT_MODEL,
@@ -25,8 +25,13 @@ export type {
   ImageUsage,
   Timings,
   TokenizedPrompt,
+  PreparedVideo,
+  VideoOptions,
+  VideoProgress,
+  VideoResize,
+  VideoUsage,
 } from './core/model.js';
-export type { ChatMessage, ContentPart, ImageInput, Role } from './core/prompt.js';
+export type { ChatMessage, ContentPart, ImageInput, MediaPart, Role, VideoInput } from './core/prompt.js';
 export type { SamplingOptions } from './core/generation/sampling.js';
 export type { FinishReason } from './core/generation/types.js';
 /** The decoding options of SmolVLM.generateFromIds: a GenerateRequest without messages and images. */
@@ -44,12 +49,15 @@ export { DTYPES, DTYPE_SUFFIXES, DEFAULT_DTYPE_PREFERENCE, parseDtypeSpec, type 
 export type { SessionDtypes } from './core/model-files/dtypes.js';
 export {
   Conversation,
+  isConversationVideo,
   DEFAULT_CONVERSATION_MAX_TOKENS,
   TRANSCRIPT_FORMAT,
   TRANSCRIPT_VERSION,
   parseTranscript,
   type ContextUsage,
   type ConversationImage,
+  type ConversationMedia,
+  type ConversationVideo,
   type ConversationMessage,
   type ConversationNotice,
   type ConversationOptions,
@@ -89,7 +97,18 @@ export {
 // Image sources as the command line names them: `-` for stdin (at most once), labels for messages, and
 // local paths as people type them (`~`, `file://`, image extensions).
 export { STDIN_SOURCE, assertSingleStdinSource, sourceLabel, type ImageSourceOptions } from './core/image/source.js';
-export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, isFileUrl, resolveLocalPath, type PathResolveOptions } from './core/image/references.js';
+export {
+  IMAGE_EXTENSIONS,
+  VIDEO_EXTENSIONS,
+  expandHome,
+  hasImageExtension,
+  hasVideoExtension,
+  isFileUrl,
+  resolveLocalPath,
+  type PathResolveOptions,
+} from './core/image/references.js';
+// Video input: the environment variable naming the ffmpeg binary to use.
+export { FFMPEG_ENV } from './core/video/index.js';
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';
 export { packageVersion } from './core/version.js';

@@ -3,10 +3,10 @@
  * and SIGTERM, loading the model once, and streaming an answer. Command handlers stay thin on top of
  * it (commands/describe.ts is the model).
  */
-import { SmolVLM, type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions } from '../index.js';
+import { SmolVLM, type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions, type VideoProgress } from '../index.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from './errors.js';
 import { resolveModel } from './model-ref.js';
-import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions } from './options.js';
+import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions, type VideoOptions } from './options.js';
 import { DownloadProgressView } from './progress.js';
 import { answerJson, Renderer } from './render.js';
 
@@ -43,7 +43,7 @@ export interface AnswerRequest {
   messages: ChatMessage[];
   /** The user text of the prompt, as --json shows it. */
   prompt: string;
-  settings: GenerationOptions & ImageOptions;
+  settings: GenerationOptions & ImageOptions & VideoOptions;
   /** The command's own defaults (story turns tiling off for several images). */
   defaults?: { split?: boolean };
 }
@@ -145,7 +145,7 @@ export class CliContext {
     return new DownloadProgressView(this.renderer, { columns: () => this.io.stderr.columns });
   }
 
-  async loadModel(options: ModelOptions): Promise<LoadedModel> {
+  async loadModel(options: ModelOptions & Pick<VideoOptions, 'frameResize'>): Promise<LoadedModel> {
     const { renderer } = this;
     renderer.spin(`Loading ${options.model}`);
     const resolved = await resolveModel(options.model, {
@@ -163,14 +163,29 @@ export class CliContext {
   }
 
   /**
+   * A video's frames being encoded: the spinner counts them; a clip that --fit sampled down says so
+   * (also with --json, whose object has `reduced_from`), unless --quiet.
+   */
+  videoProgress(progress: VideoProgress): void {
+    const { renderer } = this;
+    const { label, encoded, frames, reducedFrom } = progress;
+    if (encoded === 0 && reducedFrom !== undefined) {
+      renderer.note(`video ${label}: sampled ${frames} of ${reducedFrom} frames to fit the context (--fit)`);
+    }
+    renderer.spin(encoded < frames ? `Encoding ${label}: frame ${encoded + 1} of ${frames}` : 'Thinking');
+  }
+
+  /**
    * Generates one answer: streamed to stdout (or one JSON object with --json), a newline at the end,
    * the --verbose stats line on stderr. Ctrl+C or SIGTERM stops it; what was printed stays, and the
    * command ends with the signal's exit code (a second signal exits at once).
    */
   async answer(loaded: LoadedModel, answer: AnswerRequest): Promise<GenerationResult> {
     const { renderer } = this;
+    const options = requestOptions(answer.settings, answer.defaults);
     const request: GenerateRequest = {
-      ...requestOptions(answer.settings, answer.defaults),
+      ...options,
+      video: { ...options.video, onProgress: (progress) => this.videoProgress(progress) },
       messages: answer.messages,
       imageSource: this.imageSource(),
       signal: this.signal,

@@ -17,8 +17,8 @@ export const EXIT_TERMINATED = 143;
 /** The exit-code table shown at the end of each command's --help. */
 export const EXIT_CODES_HELP = `Exit codes:
   0    success
-  1    runtime failure (model, image or network error)
-  2    usage error (bad option value, missing argument, "-" given twice)
+  1    runtime failure (model, image, video or network error; no ffmpeg)
+  2    usage error (bad option value, missing argument, "-" given twice, a video for a model without video)
   130  interrupted (Ctrl+C); what was generated stays printed
   143  terminated (SIGTERM), handled like Ctrl+C`;
 
@@ -31,7 +31,11 @@ export class UsageError extends Error {
   }
 }
 
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USAGE', 'PROMPT_INVALID']);
+/**
+ * Codes that are the caller's to fix by changing the command; every other SmolVLMError is a runtime
+ * failure (exit 1): VIDEO_INVALID like a bad image, VIDEO_DECODER_MISSING like a missing model file.
+ */
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USAGE', 'PROMPT_INVALID', 'VIDEO_UNSUPPORTED']);
 
 /** What an error becomes on the command line. */
 export interface CliError {

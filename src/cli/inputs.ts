@@ -1,19 +1,19 @@
-/** Command-line inputs: telling images from questions, reading a question from stdin. */
+/** Command-line inputs: telling images (and videos) from questions, reading a question from stdin. */
 import { stat } from 'node:fs/promises';
-import { hasImageExtension, isSmolVLMError, resolveLocalPath, STDIN_SOURCE } from '../index.js';
+import { hasImageExtension, hasVideoExtension, isSmolVLMError, resolveLocalPath, STDIN_SOURCE } from '../index.js';
 import { UsageError } from './errors.js';
 
 /** Most bytes of a question read from stdin. */
 export const MAX_STDIN_TEXT_BYTES = 1024 * 1024;
 
 /**
- * Whether a positional argument names an image rather than being the question: `-`, a URL or
- * `data:` URI, an existing path, or a single word with an image extension.
+ * Whether a positional argument names an image or video rather than being the question: `-`, a URL
+ * or `data:` URI, an existing path, or a single word with an image or video extension.
  */
 export async function isImageArgument(text: string, cwd: string): Promise<boolean> {
   if (text === STDIN_SOURCE) return true;
   if (/^(data:|https?:\/\/|file:)/i.test(text)) return true;
-  if (!/\s/.test(text) && hasImageExtension(text)) return true;
+  if (!/\s/.test(text) && (hasImageExtension(text) || hasVideoExtension(text))) return true;
   try {
     await stat(resolveLocalPath(text, { cwd }));
     return true;
@@ -36,13 +36,14 @@ export async function readStdinText(stdin: NodeJS.ReadableStream, signal?: Abort
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Errors that belong to one image of several (the others can still be answered). */
+/** Errors that belong to one image or video of several (the others can still be answered). */
 export function isImageError(error: unknown): boolean {
   return (
     isSmolVLMError(error) &&
     (error.code === 'IMAGE_NOT_FOUND' ||
       error.code === 'IMAGE_INVALID' ||
       error.code === 'IMAGE_TOO_LARGE' ||
+      error.code === 'VIDEO_INVALID' ||
       error.code === 'NETWORK' ||
       error.code === 'CONTEXT_OVERFLOW')
   );

@@ -1,7 +1,8 @@
 /**
  * The option groups commands add one by one: output (--json, --verbose, --quiet, --no-color), model
  * (--model, --dtype, --threads, --offline), generation (one flag per row of the settings table, plus
- * --system) and image (--split/--no-split, --image-size). Values are checked while commander parses,
+ * --system), image (--split/--no-split, --image-size) and video (--fps, --max-frames, --fit,
+ * --frame-resize). Values are checked while commander parses,
  * so a bad value is a usage error naming the flag. Also the translation of parsed groups into the
  * core's LoadOptions and GenerateRequest parts.
  */
@@ -9,6 +10,7 @@ import { InvalidArgumentError, Option, type Command, type CommandUnknownOpts, ty
 import {
   DEFAULT_MODEL,
   SETTINGS,
+  VIDEO_RESIZE_MODES,
   isSmolVLMError,
   parseDtypeSpec,
   parseSettingText,
@@ -21,6 +23,8 @@ import {
   type SamplingOptions,
   type SettingKey,
   type SettingSpec,
+  type VideoOptions as CoreVideoOptions,
+  type VideoResize,
 } from '../index.js';
 
 /** The model used when neither --model nor SMOLVLM_MODEL says otherwise. */
@@ -49,8 +53,17 @@ type ImageKey = (typeof IMAGE_KEYS)[number];
 
 export type ImageOptions = Pick<GenerationSettings, ImageKey>;
 
+/** The video settings of the table: with --fit and --frame-resize, their own group. */
+const VIDEO_KEYS = ['fps', 'maxFrames'] as const satisfies readonly SettingKey[];
+type VideoKey = (typeof VIDEO_KEYS)[number];
+
+export type VideoOptions = Pick<GenerationSettings, VideoKey> & {
+  fit?: true;
+  frameResize?: VideoResize;
+};
+
 /** Every other setting of the table (max tokens has a default, so it is always set), and the system message. */
-export type GenerationOptions = Omit<GenerationSettings, ImageKey | 'maxTokens'> & {
+export type GenerationOptions = Omit<GenerationSettings, ImageKey | VideoKey | 'maxTokens'> & {
   maxTokens: number;
   system?: string;
 };
@@ -193,8 +206,10 @@ function defaultHelp(spec: SettingSpec): string {
   return spec.help.includes(`${value} = ${gloss}`) ? ` (default ${value})` : ` (default ${value} = ${gloss})`;
 }
 
+const GROUPED_KEYS: readonly SettingKey[] = [...IMAGE_KEYS, ...VIDEO_KEYS];
+
 export const generationOptions = group<GenerationOptions>(MODEL_HEADING, () => [
-  ...SETTINGS.filter((spec) => !(IMAGE_KEYS as readonly SettingKey[]).includes(spec.key)).map(settingOption),
+  ...SETTINGS.filter((spec) => !GROUPED_KEYS.includes(spec.key)).map(settingOption),
   // Not a generation setting: the system message is part of the conversation.
   new Option('-s, --system <text>', 'system message').argParser(nonEmpty),
 ]);
@@ -204,6 +219,22 @@ export const imageOptions = group<ImageOptions>(MODEL_HEADING, () => [
   new Option('--no-split', 'one tile per image: fewer tokens, less detail'),
   settingOption(settingSpec('imageSize')),
 ]);
+
+export function videoResize(value: string): VideoResize {
+  const mode = VIDEO_RESIZE_MODES.find((m) => m === value.trim().toLowerCase());
+  if (!mode) throw new InvalidArgumentError(`Must be ${VIDEO_RESIZE_MODES.join(', ')}.`);
+  return mode;
+}
+
+/** The video group; chat leaves out --fit (a conversation refuses a clip that does not fit, naming max_frames). */
+export function videoOptions(include: { fit?: boolean } = {}): OptionGroup<VideoOptions> {
+  return group<VideoOptions>('Video options:', () => [
+    settingOption(settingSpec('fps')),
+    settingOption(settingSpec('maxFrames')),
+    ...(include.fit === false ? [] : [new Option('--fit', 'sample fewer frames when a clip would not fit the context (it is refused otherwise)')]),
+    new Option('--frame-resize <mode>', `how frames are resized: ${VIDEO_RESIZE_MODES.join(', ')} (default model: as the model was released)`).argParser(videoResize),
+  ]);
+}
 
 /** The output group; a command may say what its --json, --verbose and --quiet mean for it. */
 export function outputOptions(help: { json?: string; verbose?: string; quiet?: string } = {}): OptionGroup<OutputOptions> {
@@ -218,11 +249,21 @@ export function outputOptions(help: { json?: string; verbose?: string; quiet?: s
 // ---------------------------------------------------------------------------------------------
 // From parsed groups to the core's options
 
-/** LoadOptions from the parsed options. */
-export function loadOptions(options: ModelOptions): LoadOptions {
+/** LoadOptions from the parsed options (--frame-resize is how the model prepares frames). */
+export function loadOptions(options: ModelOptions & Pick<VideoOptions, 'frameResize'>): LoadOptions {
   return {
     ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.frameResize !== undefined ? { videoResize: options.frameResize } : {}),
+  };
+}
+
+/** The video flags as the core takes them (undefined means the model's default). */
+export function videoRequestOptions(options: VideoOptions): CoreVideoOptions {
+  return {
+    ...(options.fps !== undefined ? { fps: options.fps } : {}),
+    ...(options.maxFrames !== undefined ? { maxFrames: options.maxFrames } : {}),
+    ...(options.fit ? { fit: true } : {}),
   };
 }
 
@@ -233,20 +274,21 @@ export function samplingOptions(options: GenerationOptions): SamplingOptions {
 }
 
 /** Every setting of the table as parsed (undefined means the default): chat's conversation settings. */
-export function generationSettings(options: GenerationOptions & ImageOptions): GenerationSettings {
+export function generationSettings(options: GenerationOptions & ImageOptions & Partial<VideoOptions>): GenerationSettings {
   const settings: Record<string, unknown> = {};
   for (const spec of SETTINGS) settings[spec.key] = options[spec.key];
   return settings as GenerationSettings;
 }
 
 /** The request parts every one-shot command shares (messages, signal and stdin are the command's). */
-export function requestOptions(options: GenerationOptions & ImageOptions, defaults: { split?: boolean } = {}): Omit<GenerateRequest, 'messages'> {
+export function requestOptions(options: GenerationOptions & ImageOptions & VideoOptions, defaults: { split?: boolean } = {}): Omit<GenerateRequest, 'messages'> {
   const split = options.split ?? defaults.split;
   return {
     maxNewTokens: options.maxTokens,
     sampling: samplingOptions(options),
     stop: options.stop,
     image: { doImageSplitting: split, longestEdge: options.imageSize },
+    video: videoRequestOptions(options),
   };
 }
 

@@ -169,6 +169,10 @@ export function formatStats(result: GenerationResult): string {
     parts.push(`image ${ms(timings.imageMs)}`);
     parts.push(`encode ${ms(timings.encodeMs)}`);
   }
+  for (const video of usage.videos) {
+    const fitted = video.reducedFrom !== undefined ? ` (of ${video.reducedFrom}, --fit)` : '';
+    parts.push(`video ${video.label}: ${video.frames} frames${fitted} at ${video.timestamps.join(' ')}, ${video.tokens} tokens, encode ${ms(video.encodeMs)}`);
+  }
   const prefilled = usage.promptTokens - usage.cachedTokens;
   parts.push(`prefill ${prefilled} tokens at ${rate(timings.prefillTokensPerSecond)}`);
   parts.push(`first token ${ms(timings.firstTokenMs)}`);
@@ -194,12 +198,22 @@ export function answerJson(context: AnswerContext, result: GenerationResult): Re
     model: context.model,
     dtype: context.dtype,
     images: usage.images.map((i) => ({ label: i.label, tiles: i.tiles, rows: i.rows, cols: i.cols, tokens: i.tokens })),
+    videos: usage.videos.map((v) => ({
+      label: v.label,
+      frames: v.frames,
+      timestamps: v.timestamps,
+      duration: round(v.duration, 3),
+      tokens: v.tokens,
+      encode_ms: round(v.encodeMs),
+      ...(v.reducedFrom !== undefined ? { reduced_from: v.reducedFrom } : {}),
+    })),
     prompt: context.prompt,
     text: result.text,
     finish_reason: result.finishReason,
     usage: {
       prompt_tokens: usage.promptTokens,
       image_tokens: usage.imageTokens,
+      video_tokens: usage.videos.reduce((n, v) => n + v.tokens, 0),
       tiles: usage.images.map((i) => i.tiles),
       completion_tokens: usage.completionTokens,
     },

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'IMAGE_TOO_LARGE' // decompression bomb or over the byte cap
   | 'VIDEO_INVALID' // not a readable video (unknown container, no video stream, ffmpeg could not decode it)
   | 'VIDEO_DECODER_MISSING' // no working ffmpeg binary (SMOLVLM_FFMPEG, the bundled one, or PATH)
+  | 'VIDEO_UNSUPPORTED' // a video given to a model that was not trained on video (no video_sampling)
   | 'PROMPT_INVALID' // placeholder / image count mismatch and similar
   | 'CONTEXT_OVERFLOW' // prompt longer than the model's context
   | 'NETWORK' // could not reach a server, timeout, HTTP error

@@ -1,3 +1,4 @@
+import { VIDEO_RESIZE_MODES, type VideoResize } from './generation/videos.js';
 import type { DtypeSpec } from './model-files/dtypes.js';
 import type { RuntimeOptions } from './runtime.js';
 import { describeValue, isRecord, usageError } from './untyped.js';
@@ -12,19 +13,27 @@ export interface LoadOptions extends RuntimeOptions {
    * (fp32, fp16 and q4 give the same features either way). See the README's Performance section.
    */
   visionTilesPerCall?: number;
+  /**
+   * How video frames are resized (see the README's Video section): 'model' (default) as the models
+   * were released, 'transformers' as current transformers does, 'transformers-4' as transformers 4.5x.
+   */
+  videoResize?: VideoResize;
 }
 
 /** Throws a USAGE SmolVLMError unless SmolVLM.load got a directory path and well-formed options (dtype names are checked when the directory is read). */
 export function checkLoadArguments(dir: unknown, options: unknown): void {
   if (typeof dir !== 'string' || dir === '') usageError(`SmolVLM.load needs the path of a model directory, got ${describeValue(dir)}`);
   if (!isRecord(options)) usageError(`SmolVLM.load options must be an object, got ${describeValue(options)}`);
-  const { threads, visionTilesPerCall, cacheDir, onWarning, dtype } = options;
+  const { threads, visionTilesPerCall, cacheDir, onWarning, dtype, videoResize } = options;
   if (threads !== undefined && !isIntegerFrom(threads, 1)) usageError(`threads must be an integer >= 1, got ${describeValue(threads)}`);
   if (visionTilesPerCall !== undefined && !isIntegerFrom(visionTilesPerCall, 0)) {
     usageError(`visionTilesPerCall must be an integer >= 0, got ${describeValue(visionTilesPerCall)}`);
   }
   if (cacheDir !== undefined && cacheDir !== false && typeof cacheDir !== 'string') usageError(`cacheDir must be a folder path or false, got ${describeValue(cacheDir)}`);
   if (onWarning !== undefined && typeof onWarning !== 'function') usageError(`onWarning must be a function, got ${describeValue(onWarning)}`);
+  if (videoResize !== undefined && !VIDEO_RESIZE_MODES.some((mode) => mode === videoResize)) {
+    usageError(`videoResize must be ${VIDEO_RESIZE_MODES.map((m) => `"${m}"`).join(', ')}, got ${describeValue(videoResize)}`);
+  }
   if (dtype !== undefined && typeof dtype !== 'string' && !isRecord(dtype)) usageError(`dtype must be a dtype name or one per session, got ${describeValue(dtype)}`);
 }
 

@@ -13,19 +13,25 @@ import { checkGenerateRequest, checkIdsRequest } from './generation/request.js';
 import { GenerateResponseState, type GenerationModel } from './generation/state.js';
 import { TextStream } from './generation/stream.js';
 import type { DecodeOptions, GenerateRequest, GenerationResult, TokenizedPrompt } from './generation/types.js';
+import { mediaBlocks, messageVideos } from './generation/media.js';
+import { VideoPreparer, type PreparedVideo, type VideoOptions } from './generation/videos.js';
+import { repoFromFolderName } from './hub/cache-layout.js';
 import { imageProcessorOptionsFromConfig, type ImageProcessorOptions } from './image/index.js';
 import type { ImageSourceOptions } from './image/source.js';
 import { checkLoadArguments, type LoadOptions } from './load-options.js';
 import { preferredDtypes, readModelDirectory, type ModelDirectory } from './model-files/directory.js';
 import type { SessionDtypes } from './model-files/dtypes.js';
 import { readModelSpec, type ModelSpec } from './model-files/spec.js';
-import { ChatTemplate, expandImagePlaceholders, type ChatMessage, type ImageInput } from './prompt.js';
+import { ChatTemplate, expandImagePlaceholders, imagePromptString, type ChatMessage, type ImageInput } from './prompt.js';
 import { intraOpThreads } from './runtime.js';
 import { TextTokenizer } from './tokenizer.js';
+import { expandVideoPlaceholders, type VideoProcessorOptions } from './video/index.js';
+import { readMediaSource, type VideoFile } from './video/source.js';
 
 export { DEFAULT_VISION_TILES_PER_CALL } from './generation/features.js';
 export { isPreparedImage, type ImageOptions, type PreparedImage } from './generation/images.js';
-export type { FinishReason, GenerateRequest, GenerationResult, ImageUsage, Timings, TokenizedPrompt, Usage } from './generation/types.js';
+export type { FinishReason, GenerateRequest, GenerationResult, ImageUsage, Timings, TokenizedPrompt, Usage, VideoUsage } from './generation/types.js';
+export { isPreparedVideo, VIDEO_RESIZE_MODES, type PreparedVideo, type VideoOptions, type VideoProgress, type VideoResize } from './generation/videos.js';
 export type { LoadOptions } from './load-options.js';
 
 /** A loaded SmolVLM: tokenizer, chat template, image processor and the three ONNX sessions. */
@@ -35,6 +41,7 @@ export class SmolVLM {
   readonly spec: ModelSpec;
   readonly processorOptions: ImageProcessorOptions;
   readonly #images: ImagePreparer;
+  readonly #videos: VideoPreparer;
   /** What every request shares: the sessions, the tokenizer, the features cache. */
   readonly #model: GenerationModel;
 
@@ -44,7 +51,7 @@ export class SmolVLM {
     readonly embedder: TokenEmbedder,
     readonly decoder: Decoder,
     readonly loadMs: number,
-    visionTilesPerCall: number,
+    options: LoadOptions,
   ) {
     this.tokenizer = new TextTokenizer(directory.tokenizerJson, directory.tokenizerConfig);
     this.template = new ChatTemplate(directory.chatTemplate);
@@ -54,13 +61,15 @@ export class SmolVLM {
       throw new SmolVLMError('MODEL_INVALID', `embed_tokens (${embedder.hiddenSize}) and decoder (${decoder.hiddenSize}) hidden sizes differ in ${directory.dir}`);
     }
     this.#images = new ImagePreparer(this.processorOptions, this.tokenizer, this.spec.imageSeqLen);
-    const features = new ImageFeatures(vision, decoder.hiddenSize, this.spec.imageSeqLen, visionTilesPerCall);
+    const features = new ImageFeatures(vision, decoder.hiddenSize, this.spec.imageSeqLen, options.visionTilesPerCall ?? DEFAULT_VISION_TILES_PER_CALL);
+    this.#videos = new VideoPreparer(directory.preprocessorConfig, options.videoResize ?? 'model', this.tokenizer, this.spec.imageSeqLen, modelName(directory.dir));
     this.#model = {
       tokenizer: this.tokenizer,
       spec: this.spec,
       embedder,
       decoder,
       features,
+      videos: this.#videos,
       loadMs,
       prepareImage: (input, options, source) => this.prepareImage(input, options, source),
       tokenize: (messages, images) => this.tokenize(messages, images),
@@ -78,7 +87,7 @@ export class SmolVLM {
       TokenEmbedder.load(directory.onnxPaths.embed_tokens, runtime),
       Decoder.load(directory.onnxPaths.decoder_model_merged, runtime),
     ]);
-    return new SmolVLM(directory, vision, embedder, decoder, performance.now() - started, options.visionTilesPerCall ?? DEFAULT_VISION_TILES_PER_CALL);
+    return new SmolVLM(directory, vision, embedder, decoder, performance.now() - started, options);
   }
 
   get dtypes(): SessionDtypes {
@@ -94,12 +103,51 @@ export class SmolVLM {
     return this.#images.prepare(input, options, source);
   }
 
-  /** Renders, expands and tokenizes a conversation (images must already be prepared, in order). */
+  /** The model's video settings (`video_sampling`), or undefined when it does not read video. */
+  get videoOptions(): VideoProcessorOptions | undefined {
+    return this.#videos.processor;
+  }
+
+  /**
+   * Probes and samples one video (a path, URL, `data:` URI, `-` or bytes; nothing is decoded yet); the
+   * result can be passed in messages. Call its dispose() when done: a video read from stdin or a
+   * download is kept in a temporary file until then. VIDEO_UNSUPPORTED for a model without video.
+   */
+  async prepareVideo(input: string | Uint8Array, options: VideoOptions = {}, source: ImageSourceOptions = {}): Promise<PreparedVideo> {
+    this.#videos.supported();
+    const media = await readMediaSource(input, source);
+    if (media.kind === 'image') throw new SmolVLMError('VIDEO_INVALID', `${media.label} is an image, not a video`);
+    return this.prepareVideoFile(media, options, source.signal);
+  }
+
+  /** prepareVideo for a video already read (`readMediaSource`); its temporary copy is removed if this fails. */
+  async prepareVideoFile(file: VideoFile, options: VideoOptions = {}, signal?: AbortSignal): Promise<PreparedVideo> {
+    try {
+      return await this.#videos.prepare(file, options, signal);
+    } catch (error) {
+      await file.dispose?.();
+      throw error;
+    }
+  }
+
+  /** A prepared video sampled again with other settings (fps, max frames); nothing is probed again. */
+  resampleVideo(video: PreparedVideo, options: VideoOptions): PreparedVideo {
+    return this.#videos.resample(video, options);
+  }
+
+  /**
+   * Renders, expands and tokenizes a conversation. Images must already be prepared (given in order);
+   * videos are the prepared videos in the messages. Images are expanded first: a video's expansion
+   * holds `<image>` tokens of its own.
+   */
   tokenize(messages: readonly ChatMessage[], images: readonly PreparedImage[], addGenerationPrompt = true): TokenizedPrompt {
     const prompt = this.template.render(messages, addGenerationPrompt);
-    const expanded = expandImagePlaceholders(prompt, images, this.spec.imageSeqLen);
+    const videos = messageVideos(messages);
+    let expanded = expandImagePlaceholders(prompt, images, this.spec.imageSeqLen);
+    if (videos.length > 0) expanded = expandVideoPlaceholders(expanded, videos.map((v) => v.plan.prompt), imagePromptString({ rows: 0, cols: 0 }, this.spec.imageSeqLen));
     const ids = this.tokenizer.encode(expanded);
-    return { prompt, ids, images: [...images], imageSpans: this.#imageSpans(ids, images) };
+    const imageSpans = findImageSpans(ids, mediaBlocks(messages, images), this.spec.imageTokenId, this.spec.imageSeqLen);
+    return { prompt, ids, images: [...images], ...(videos.length > 0 ? { videos } : {}), imageSpans };
   }
 
   /**
@@ -108,18 +156,30 @@ export class SmolVLM {
    */
   generate(request: GenerateRequest): TextStream<GenerationResult> {
     checkGenerateRequest(request);
-    return new TextStream(async (emit) => (await this.startRequest(request, emit)).run());
+    return new TextStream(async (emit) => {
+      const state = await this.startRequest(request, emit);
+      try {
+        return await state.run();
+      } finally {
+        await state.dispose();
+      }
+    });
   }
 
   /**
-   * Steps 1 and 2 of `generate` (images read, prompt tokenized) on an already checked request, as the
-   * state to run the later steps on: the way in for BatchScheduler, which prefills one request at a time
-   * and decodes it together with others.
+   * Steps 1 and 2 of `generate` (images and videos read, prompt tokenized) on an already checked request,
+   * as the state to run the later steps on: the way in for BatchScheduler, which prefills one request at
+   * a time and decodes it together with others. The caller disposes of the state when done.
    */
   async startRequest(request: GenerateRequest, emit: (piece: string) => void): Promise<GenerateResponseState> {
     const state = new GenerateResponseState(this.#model, request, emit);
-    await state.prepareImages(request.messages, request.image, request.imageSource);
-    state.tokenize(request.messages);
+    try {
+      await state.prepareImages(request.messages, request.image, request.imageSource, request.video);
+      state.tokenize(request.messages);
+    } catch (error) {
+      await state.dispose();
+      throw error;
+    }
     return state;
   }
 
@@ -140,4 +200,13 @@ export class SmolVLM {
   #imageSpans(ids: readonly number[], images: readonly PreparedImage[]) {
     return findImageSpans(ids, images, this.spec.imageTokenId, this.spec.imageSeqLen);
   }
+}
+
+/** What messages call the model: `org/name` for a Hub cache folder, else the directory. */
+function modelName(dir: string): string {
+  for (const part of dir.split(/[\\/]/).reverse()) {
+    const repo = repoFromFolderName(part);
+    if (repo) return repo;
+  }
+  return dir;
 }

@@ -1,6 +1,7 @@
 import { Template } from '@huggingface/jinja';
 import { SmolVLMError } from './errors.js';
 import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-files/spec.js';
+import { VIDEO_CHAT_TEMPLATE, VIDEO_TOKEN } from './video/prompt.js';
 
 /** The roles a chat message may have. */
 export const ROLES = ['system', 'user', 'assistant'] as const;
@@ -9,7 +10,13 @@ export type Role = (typeof ROLES)[number];
 /** An image in a message: a path, URL, `data:` URI or `-` (stdin), raw encoded bytes, or an already prepared image. */
 export type ImageInput = string | Uint8Array | { readonly prepared: true };
 
-export type ContentPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput };
+/** A video in a message: a path, URL, `data:` URI or `-` (stdin), raw bytes, or an already prepared video. */
+export type VideoInput = string | Uint8Array | { readonly preparedVideo: true };
+
+export type ContentPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput } | { type: 'video'; video: VideoInput };
+
+/** An image or video part of a message. */
+export type MediaPart = Exclude<ContentPart, { type: 'text' }>;
 
 export interface ChatMessage {
   role: Role;
@@ -31,7 +38,22 @@ export function messageImages(messages: readonly ChatMessage[]): ImageInput[] {
   return messages.flatMap((m) => contentParts(m).flatMap((p) => (p.type === 'image' ? [p.image] : [])));
 }
 
-/** Renders messages with the model's own chat template (Jinja, as transformers renders it). */
+/** The images and videos of a conversation in prompt order. */
+export function messageMedia(messages: readonly ChatMessage[]): MediaPart[] {
+  return messages.flatMap((m) => contentParts(m).filter((p): p is MediaPart => p.type !== 'text'));
+}
+
+/** True when a message of the conversation has a video part. */
+export function hasVideo(messages: readonly ChatMessage[]): boolean {
+  return messages.some((m) => contentParts(m).some((p) => p.type === 'video'));
+}
+
+let videoTemplate: Template | undefined;
+
+/**
+ * Renders messages with the model's own chat template (Jinja, as transformers renders it), or, when
+ * the conversation has a video, with the processor's video template as transformers does.
+ */
 export class ChatTemplate {
   readonly #template: Template;
 
@@ -40,18 +62,21 @@ export class ChatTemplate {
   }
 
   render(messages: readonly ChatMessage[], addGenerationPrompt = true): string {
+    const video = hasVideo(messages);
+    // A literal placeholder in the text would be expanded as if it were an image or a video.
+    const reserved = video ? [IMAGE_TOKEN, VIDEO_TOKEN] : [IMAGE_TOKEN];
     for (const message of messages) {
       for (const part of contentParts(message)) {
-        if (part.type === 'text' && part.text.includes(IMAGE_TOKEN)) {
-          throw new SmolVLMError('PROMPT_INVALID', `message text must not contain the literal ${IMAGE_TOKEN} token; pass images as image parts`);
-        }
+        const token = part.type === 'text' ? reserved.find((t) => part.text.includes(t)) : undefined;
+        if (token) throw new SmolVLMError('PROMPT_INVALID', `message text must not contain the literal ${token} token; pass images and videos as their own parts`);
       }
     }
     const templateMessages = messages.map((m) => ({
       role: m.role,
-      content: contentParts(m).map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: 'image' })),
+      content: contentParts(m).map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: p.type })),
     }));
-    return this.#template.render({ messages: templateMessages, add_generation_prompt: addGenerationPrompt });
+    const template = video ? (videoTemplate ??= new Template(VIDEO_CHAT_TEMPLATE)) : this.#template;
+    return template.render({ messages: templateMessages, add_generation_prompt: addGenerationPrompt });
   }
 }
 

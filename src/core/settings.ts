@@ -28,6 +28,10 @@ export interface GenerationSettings {
   split?: boolean;
   /** Resize each image's longest edge to this before tiling (undefined: the model's default). */
   imageSize?: number;
+  /** Video frames sampled per second of clip (undefined: the model's `video_sampling.fps`). */
+  fps?: number;
+  /** Most frames sampled from a video (undefined: the model's `video_sampling.max_frames`). */
+  maxFrames?: number;
 }
 
 export type SettingKey = keyof GenerationSettings;
@@ -75,6 +79,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'stop', name: 'stop', flag: '--stop', valueName: '<text>', kind: 'strings', rule: 'a list of non-empty strings', defaultText: 'none', help: 'stop when the answer contains <text> (repeatable)' },
   { key: 'split', name: 'split', flag: '--split', valueName: '', kind: 'boolean', rule: 'true or false (on or off)', defaultText: "the model's default", help: 'split images into tiles plus a global view' },
   { key: 'imageSize', name: 'image_size', flag: '--image-size', valueName: '<px>', kind: 'integer', min: closed(1), rule: 'an integer >= 1 (pixels)', defaultText: "the model's default", help: "resize each image's longest edge to <px> before tiling" },
+  { key: 'fps', name: 'fps', flag: '--fps', valueName: '<n>', kind: 'number', min: open(0), rule: 'a number > 0 (frames per second)', defaultText: "the model's default", help: 'video frames to sample per second of clip' },
+  { key: 'maxFrames', name: 'max_frames', flag: '--max-frames', valueName: '<n>', kind: 'integer', min: closed(1), rule: 'an integer >= 1', defaultText: "the model's default", help: 'most frames to sample from a video' },
 ];
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));

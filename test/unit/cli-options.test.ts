@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
-import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, settingOption, withOptions } from '../../src/cli/options.js';
+import { generationOptions, generationSettings, imageOptions, loadOptions, modelOptions, outputOptions, requestOptions, settingOption, videoOptions, withOptions } from '../../src/cli/options.js';
 import { SETTINGS, settingSpec } from '../../src/index.js';
 
 /** A command with the given groups that throws instead of exiting and prints nothing. */
@@ -32,7 +32,7 @@ describe('generation options from the settings table', () => {
   });
 
   test('every row has its flag, short flag and value name in a command with the groups', () => {
-    const cmd = command(generationOptions, imageOptions);
+    const cmd = command(generationOptions, imageOptions, videoOptions());
     const flags = cmd.options.map((o) => o.flags);
     for (const spec of SETTINGS) {
       const long = spec.valueName ? `${spec.flag} ${spec.valueName}` : spec.flag;
@@ -55,11 +55,21 @@ describe('generation options from the settings table', () => {
   });
 
   test('values parse through the table; repeated --stop adds up; defaults stay undefined', () => {
-    const options = parse(command(generationOptions, imageOptions), ['-t', '0.5', '--top-k', '3', '--stop', 'a', '--stop', 'b', '--no-split', '--image-size', '512']);
+    const options = parse(command(generationOptions, imageOptions, videoOptions()), ['-t', '0.5', '--top-k', '3', '--stop', 'a', '--stop', 'b', '--no-split', '--image-size', '512', '--fps', '2']);
     assert.deepEqual(
       { ...generationSettings(options as Parameters<typeof generationSettings>[0]) },
-      { maxTokens: 512, temperature: 0.5, topK: 3, topP: undefined, minP: undefined, repetitionPenalty: undefined, seed: undefined, stop: ['a', 'b'], split: false, imageSize: 512 },
+      { maxTokens: 512, temperature: 0.5, topK: 3, topP: undefined, minP: undefined, repetitionPenalty: undefined, seed: undefined, stop: ['a', 'b'], split: false, imageSize: 512, fps: 2, maxFrames: undefined },
     );
+  });
+
+  test('the video group: --fps and --max-frames from the table, --fit, --frame-resize; chat leaves out --fit', () => {
+    const options = parse(command(generationOptions, imageOptions, videoOptions()), ['--max-frames', '8', '--fit', '--frame-resize', 'transformers']);
+    const request = requestOptions(options as Parameters<typeof requestOptions>[0]);
+    assert.deepEqual(request.video, { maxFrames: 8, fit: true });
+    assert.deepEqual(loadOptions(options as Parameters<typeof loadOptions>[0]), { videoResize: 'transformers' });
+    assert.match(parseError(command(videoOptions()), ['--frame-resize', 'bilinear']), /--frame-resize <mode>' argument 'bilinear' is invalid\. Must be model, transformers, transformers-4\./);
+    assert.match(parseError(command(videoOptions()), ['--fps', '0']), /--fps <n>' argument '0' is invalid\. Must be a number > 0 \(frames per second\)\./);
+    assert.match(parseError(command(videoOptions({ fit: false })), ['--fit']), /unknown option '--fit'/);
   });
 
   test("a bad value is a usage error naming the flag with the table's sentence", () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { Conversation, SmolVLM, parseTranscript, type ConversationNotice } from '../../src/index.js';
+import { Conversation, SmolVLM, isConversationVideo, parseTranscript, type ConversationMedia, type ConversationNotice, type PreparedImage } from '../../src/index.js';
 import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
 
 let model: SmolVLM;
@@ -45,6 +45,12 @@ beforeEach(() => {
 });
 
 /** Length of the common prefix of two id lists. */
+/** The prepared image of a conversation's image (these tests attach no videos). */
+function picture(media: ConversationMedia | undefined): PreparedImage {
+  assert.ok(media && !isConversationVideo(media), 'an image');
+  return media.prepared;
+}
+
 const commonPrefix = (a: readonly number[], b: readonly number[]) => {
   let n = 0;
   while (n < a.length && n < b.length && a[n] === b[n]) n++;
@@ -62,7 +68,7 @@ describe('Conversation: KV cache reuse', () => {
 
     decoderCalls.length = 0;
     const second = await chat.ask('And the colours?').result;
-    const prompt2 = model.tokenize(chat.toChatMessages().slice(0, -1), [chat.messages[0]!.images[0]!.prepared]).ids;
+    const prompt2 = model.tokenize(chat.toChatMessages().slice(0, -1), [picture(chat.messages[0]!.images[0])]).ids;
     assert.equal(second.usage.promptTokens, prompt2.length);
     // Everything the decoder saw that the new prompt starts with is reused, and only the rest is sent.
     assert.equal(second.usage.cachedTokens, commonPrefix(seen, prompt2));
@@ -97,7 +103,7 @@ describe('Conversation: KV cache reuse', () => {
     const visionBefore = visionCalls;
     decoderCalls.length = 0;
     const retried = await chat.retry().result;
-    const images = chat.messages.flatMap((m) => m.images.map((i) => i.prepared));
+    const images = chat.messages.flatMap((m) => m.images.map(picture));
     const throughUserTurn = model.tokenize(chat.toChatMessages().slice(0, -1), images, false).ids.length;
     // The prompt ends with "Assistant:"; everything before its last token comes from the cache.
     assert.equal(retried.usage.promptTokens, answer.usage.promptTokens);
@@ -140,11 +146,11 @@ describe('Conversation: KV cache reuse', () => {
   test('changing image settings re-tiles the images of the conversation', async () => {
     const chat = new Conversation(model, { settings: { maxTokens: 2 } });
     await chat.ask('What is this?', [imageFile]).result;
-    const tiled = chat.messages[0]!.images[0]!.prepared.tileCount;
+    const tiled = picture(chat.messages[0]!.images[0]).tileCount;
     chat.updateSettings({ split: false });
     const next = await chat.ask('Smaller?').result;
     assert.ok(tiled > 1);
-    assert.equal(chat.messages[0]!.images[0]!.prepared.tileCount, 1);
+    assert.equal(picture(chat.messages[0]!.images[0]).tileCount, 1);
     assert.equal(next.usage.images[0]!.tiles, 1);
     assert.throws(() => chat.updateSettings({ topP: 2 }), { code: 'USAGE' });
     assert.equal(chat.settings.topP, undefined);
@@ -274,7 +280,7 @@ describe('Conversation: transcripts', () => {
     const report = await chat.restore(saved);
     assert.deepEqual(report, { messages: 2, images: 1, missing: [] });
     assert.deepEqual(chat.settings, { temperature: 0.7, topK: 20, topP: 0.9, minP: 0.05, repetitionPenalty: 1.2, seed: 42, maxTokens: 7, stop: ['###', '\n\n'], split: false, imageSize: 96 });
-    assert.equal(chat.messages[0]!.images[0]!.prepared.tileCount, 1, 'tiled with the transcript\'s split and image size');
+    assert.equal(picture(chat.messages[0]!.images[0]).tileCount, 1, 'tiled with the transcript\'s split and image size');
     const written = chat.toJSON();
     assert.deepEqual(written.settings, saved.settings);
     assert.deepEqual(written.messages, saved.messages);

@@ -84,7 +84,8 @@ describe('SmolVLM.generate', () => {
     rejects({ messages: [{ role: 'user', content: 42 }] }, /^messages\[0\]\.content must be a string or an array of parts/);
     rejects({ messages: [{ role: 'user', content: [{ type: 'image', image: null }] }] }, /^messages\[0\]\.content\[0\]\.image must be a path, URL.*got null/);
     rejects({ messages: [{ role: 'user', content: [{ type: 'text' }] }] }, /^messages\[0\]\.content\[0\]\.text must be a string/);
-    rejects({ messages: [{ role: 'user', content: [{ type: 'video' }] }] }, /^messages\[0\]\.content\[0\]\.type must be "text" or "image"/);
+    rejects({ messages: [{ role: 'user', content: [{ type: 'video' }] }] }, /^messages\[0\]\.content\[0\]\.video must be a path, URL.*got undefined/);
+    rejects({ messages: [{ role: 'user', content: [{ type: 'audio' }] }] }, /^messages\[0\]\.content\[0\]\.type must be "text", "image" or "video"/);
   });
 
   test('maxNewTokens 0, -5 or NaN (was a silent empty answer)', () => {

@@ -10,7 +10,7 @@ describe('/set and /show settings (from the settings table)', () => {
   it('takes every setting of the table but the stop list', () => {
     assert.deepEqual(
       SETTINGS.map((s) => s.name),
-      ['temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'seed', 'max_tokens', 'split', 'image_size'],
+      ['temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'seed', 'max_tokens', 'split', 'image_size', 'fps', 'max_frames'],
     );
     assert.equal(findSetting('top-p')?.key, 'topP');
     assert.equal(findSetting('stop'), undefined);
@@ -27,7 +27,7 @@ describe('/set and /show settings (from the settings table)', () => {
     assert.throws(() => parseSet('top_p 2'), { name: 'UsageError', message: 'invalid top_p "2": Must be in (0, 1]' });
     assert.throws(() => parseSet('seed 1.5'), { message: 'invalid seed "1.5": Not an integer' });
     assert.throws(() => parseSet('split maybe'), { message: 'invalid split "maybe": Must be on or off' });
-    assert.throws(() => parseSet('x 1'), { message: /^unknown parameter "x"; \/set takes one of temperature, top_k, .*, image_size$/ });
+    assert.throws(() => parseSet('x 1'), { message: /^unknown parameter "x"; \/set takes one of temperature, top_k, .*, image_size, fps, max_frames$/ });
     assert.throws(() => parseSet(''), { message: /^missing parameter; \/set takes one of / });
     assert.throws(() => parseSet('temperature'), { message: 'missing value: /set temperature <t>, a number >= 0 (0 = greedy) (or "default")' });
   });
@@ -38,6 +38,9 @@ describe('/set and /show settings (from the settings table)', () => {
     assert.equal(formatSetting(spec('temperature'), settings, model), '0.8');
     assert.equal(formatSetting(spec('split'), settings, model), 'off');
     assert.equal(formatSetting(spec('split'), { maxTokens: 5 }, model), 'on (model default)');
+    assert.equal(formatSetting(spec('fps'), { maxTokens: 5 }, model), 'no video (this model)');
+    const videoModel = { ...model, videoOptions: { sampling: { fps: 1, maxFrames: 64 } } } as unknown as SmolVLM;
+    assert.equal(formatSetting(spec('max_frames'), { maxTokens: 5 }, videoModel), '64 (model default)');
     assert.equal(formatSetting(spec('image_size'), { maxTokens: 5 }, model), '1536 (model default)');
     assert.equal(formatSetting(spec('top_p'), { maxTokens: 5 }, model), '1 (off, default)');
     assert.equal(formatSetting(spec('seed'), { maxTokens: 5 }, model), 'random (default)');

@@ -3,7 +3,7 @@ import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { isImageArgument, readStdinText } from '../inputs.js';
-import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
+import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 
 const HELP = `
 The last argument is the question unless -q gives it; the arguments before it are images, all put
@@ -11,6 +11,9 @@ into one prompt in order. Without images it is a plain text chat with the langua
 question is not given and no image is read from stdin, the question is read from stdin.
 
 Images: paths (~ expanded), file:// and http(s):// URLs, data: URIs, or - for stdin.
+Videos (MP4, MOV, WebM, MKV, AVI, MPEG-TS) go wherever an image does, told apart by their bytes; they
+need a video model (--model smolvlm2-256m or smolvlm2-500m). Frames are sampled as the model was trained
+(1 per second, at most 64, with their timestamps in the prompt); --fps and --max-frames change that.
 
 Examples:
   $ smolvlm ask photo.jpg "What is written on the sign?"
@@ -19,6 +22,7 @@ Examples:
   $ smolvlm ask "Write a haiku about autumn."
   $ echo "What colour is the car?" | smolvlm ask car.jpg
   $ smolvlm ask - "What is this?" < photo.jpg
+  $ smolvlm ask clip.mp4 "What happens?" --model smolvlm2-256m
 
 ${EXIT_CODES_HELP}
 `;
@@ -26,13 +30,14 @@ ${EXIT_CODES_HELP}
 export function askCommand() {
   return withOptions(
     new Command('ask')
-      .summary('ask a question about images, or without images')
-      .description('Ask a question about zero, one or several images.')
-      .argument('[images...]', 'images, then the question (unless -q)')
+      .summary('ask a question about images or videos, or without them')
+      .description('Ask a question about zero, one or several images or videos.')
+      .argument('[images...]', 'images or videos, then the question (unless -q)')
       .option('-q, --question <text>', 'the question (then every argument is an image)'),
     modelOptions,
     generationOptions,
     imageOptions,
+    videoOptions(),
     outputOptions(),
   )
     .addHelpText('after', HELP)

@@ -2,7 +2,7 @@ import { Command } from '@commander-js/extra-typings';
 import { Conversation, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
+import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 import { History, historyFile } from '../repl/history.js';
 import { runPiped, runTerminal } from '../repl/loop.js';
 import { ChatSession, describeImage } from '../repl/session.js';
@@ -10,10 +10,12 @@ import { ChatSession, describeImage } from '../repl/session.js';
 const HELP = `
 An interactive conversation that keeps the model's state between turns: a follow-up question
 about the same image does not pay for the image again. Images given here go with the first message.
+Videos work like images with a video model (--model smolvlm2-256m); a clip that does not fit the
+context is refused with the numbers (/set max_frames lowers it).
 
-In a message, image files are recognised by name (quoted or not, "\\ " escapes, ~, file://, or
-dragged into the terminal). """ starts a multi-line message. Type /help in the chat for the
-commands: /image /images /clear /system /set /show /stats /retry /save /load /help /exit.
+In a message, image and video files are recognised by name (quoted or not, "\\ " escapes, ~, file://,
+or dragged into the terminal). """ starts a multi-line message. Type /help in the chat for the
+commands: /image /video /images /clear /system /set /show /stats /retry /save /load /help /exit.
 
 Input history: $XDG_STATE_HOME/smolvlm/history (default ~/.local/state/smolvlm/history).
 
@@ -37,6 +39,7 @@ export function chatCommand() {
     modelOptions,
     generationOptions,
     imageOptions,
+    videoOptions({ fit: false }),
     outputOptions(),
   )
     .addHelpText('after', HELP)

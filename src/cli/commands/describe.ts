@@ -3,7 +3,7 @@ import { assertSingleStdinSource, sourceLabel } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { isImageError } from '../inputs.js';
-import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
+import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 import { DESCRIBE_PROMPT } from '../prompts.js';
 
 const HELP = `
@@ -12,6 +12,9 @@ each answer comes under a "==> image <==" header (on stderr when stdout is not a
 one JSON object per line with --json. An image that cannot be read is reported and skipped (exit 1).
 
 Images: paths (~ expanded), file:// and http(s):// URLs, data: URIs, or - for stdin.
+Videos (MP4, MOV, WebM, MKV, AVI, MPEG-TS) go wherever an image does, told apart by their bytes; they
+need a video model (--model smolvlm2-256m or smolvlm2-500m). Frames are sampled as the model was trained
+(1 per second, at most 64, with their timestamps in the prompt); --fps and --max-frames change that.
 
 Examples:
   $ smolvlm describe photo.jpg
@@ -27,11 +30,12 @@ export function describeCommand() {
     new Command('describe')
       .summary('describe each image on its own')
       .description('Describe images, each on its own, with the model\'s usual prompt.')
-      .argument('<images...>', 'image paths, URLs, data: URIs, or - for stdin')
+      .argument('<images...>', 'image or video paths, URLs, data: URIs, or - for stdin')
       .option('-p, --prompt <text>', 'what to ask about each image', DESCRIBE_PROMPT),
     modelOptions,
     generationOptions,
     imageOptions,
+    videoOptions(),
     outputOptions(),
   )
     .addHelpText('after', HELP)

@@ -2,13 +2,14 @@ import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
+import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 import { storyPrompt } from '../prompts.js';
 
 const HELP = `
 All images go into one prompt, in the order given, with a request for a story that connects them.
 With several images, tiling is off by default (each image costs one tile instead of up to 17);
---split turns it back on for more detail at a much higher token cost.
+--split turns it back on for more detail at a much higher token cost. Videos may be among them (with a
+video model); each frame costs one tile.
 
 Examples:
   $ smolvlm story morning.jpg noon.jpg night.jpg
@@ -23,11 +24,12 @@ export function storyCommand() {
     new Command('story')
       .summary('tell one story that connects the images')
       .description('Write one story over all images, in order.')
-      .argument('<images...>', 'image paths, URLs, data: URIs, or - for stdin')
+      .argument('<images...>', 'image or video paths, URLs, data: URIs, or - for stdin')
       .option('-p, --prompt <text>', 'what to ask instead of a story'),
     modelOptions,
     generationOptions,
     imageOptions,
+    videoOptions(),
     outputOptions(),
   )
     .addHelpText('after', HELP)

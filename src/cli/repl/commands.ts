@@ -1,7 +1,7 @@
 /** The REPL's slash commands: the table, with each command's body. */
 import path from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
-import { resolveLocalPath, SmolVLMError } from '../../index.js';
+import { isConversationVideo, resolveLocalPath, SmolVLMError } from '../../index.js';
 import { UsageError } from '../errors.js';
 import { formatStats } from '../render.js';
 import { extractImageReferences, unquoteToken } from './image-references.js';
@@ -26,11 +26,12 @@ function noArgs(name: string, args: string): void {
 }
 
 export const COMMANDS: readonly ReplCommand[] = [
-  { name: 'image', usage: '/image <path|url>', help: 'attach an image to the next message', run: imageCommand },
+  { name: 'image', usage: '/image <path|url>', help: 'attach an image to the next message', run: (s, args) => attachCommand(s, args, 'image') },
+  { name: 'video', usage: '/video <path|url>', help: 'attach a video to the next message (a video model)', run: (s, args) => attachCommand(s, args, 'video') },
   {
     name: 'images',
     usage: '/images',
-    help: 'list the images attached so far, with their tiles and tokens',
+    help: 'list the images and videos attached so far, with their tiles, frames and tokens',
     run: (s, args) => {
       noArgs('images', args);
       s.info(imagesListing(s));
@@ -125,12 +126,13 @@ export async function runReplCommand(session: ChatSession, name: string, args: s
 // ---------------------------------------------------------------------------------------------
 // Command bodies
 
-async function imageCommand(s: ChatSession, args: string): Promise<void> {
-  if (args === '') throw new UsageError('usage: /image <path|url>');
+/** /image and /video: either reads what it is given and tells images from videos by their bytes. */
+async function attachCommand(s: ChatSession, args: string, kind: 'image' | 'video'): Promise<void> {
+  if (args === '') throw new UsageError(`usage: /${kind} <path|url>`);
   const whole = unquoteToken(args);
   if (/^(https?:|data:|file:)/i.test(whole)) return s.attach([whole]);
   const found = await extractImageReferences(args, s.io.cwd);
-  for (const missing of found.missing) s.renderer.error(new SmolVLMError('IMAGE_NOT_FOUND', `no such image: ${missing}`));
+  for (const missing of found.missing) s.renderer.error(new SmolVLMError('IMAGE_NOT_FOUND', `no such ${kind}: ${missing}`));
   if (found.images.length > 0 && found.text === '') return s.attach(found.images);
   if (found.missing.length > 0) return;
   // Not an image file name: let the reader say what is wrong with it (missing, a directory, not an image).
@@ -139,14 +141,19 @@ async function imageCommand(s: ChatSession, args: string): Promise<void> {
 
 function imagesListing(s: ChatSession): string {
   const listing = s.conversation.images();
-  if (listing.length === 0) return 'no images yet: name image files in a message, drag them in, or use /image <path|url>';
+  if (listing.length === 0) return 'no images or videos yet: name their files in a message, drag them in, or use /image or /video <path|url>';
   const lines = listing.map(({ image, message }, i) => {
     const where = message === undefined ? 'next message' : `message ${message + 1}`;
     return `${i + 1}. ${describeImage(image)} [${where}]`;
   });
   const tokens = listing.reduce((n, { image }) => n + image.prepared.tokens, 0);
-  const tiles = listing.reduce((n, { image }) => n + image.prepared.tileCount, 0);
-  lines.push(`total: ${listing.length} image${listing.length === 1 ? '' : 's'}, ${tiles} tile${tiles === 1 ? '' : 's'}, ${tokens} tokens`);
+  const videos = listing.flatMap(({ image }) => (isConversationVideo(image) ? [image.prepared] : []));
+  const images = listing.length - videos.length;
+  const tiles = listing.reduce((n, { image }) => n + (isConversationVideo(image) ? 0 : image.prepared.tileCount), 0);
+  const frames = videos.reduce((n, video) => n + video.plan.frames.length, 0);
+  const counts = images > 0 ? [`${images} image${images === 1 ? '' : 's'}`, `${tiles} tile${tiles === 1 ? '' : 's'}`] : [];
+  if (videos.length > 0) counts.push(`${videos.length} video${videos.length === 1 ? '' : 's'}`, `${frames} frame${frames === 1 ? '' : 's'}`);
+  lines.push(`total: ${counts.join(', ')}, ${tokens} tokens`);
   return lines.join('\n');
 }
 
@@ -169,8 +176,14 @@ function setCommand(s: ChatSession, args: string): void {
   }
   const { spec, change } = parseSet(args);
   s.conversation.updateSettings(change);
-  const imageSetting = spec.key === 'split' || spec.key === 'imageSize';
-  const applies = imageSetting && s.conversation.images().length > 0 ? ' (every image of the conversation is re-tiled on the next turn)' : '';
+  const media = s.conversation.images().map(({ image }) => isConversationVideo(image));
+  const imageSetting = (spec.key === 'split' || spec.key === 'imageSize') && media.includes(false);
+  const videoSetting = (spec.key === 'fps' || spec.key === 'maxFrames') && media.includes(true);
+  const applies = imageSetting
+    ? ' (every image of the conversation is re-tiled on the next turn)'
+    : videoSetting
+      ? ' (every video of the conversation is sampled again on the next turn)'
+      : '';
   s.note(`${spec.name} = ${formatSetting(spec, s.conversation.settings, s.loaded.model)}${applies}`);
 }
 
@@ -250,8 +263,8 @@ async function loadCommand(s: ChatSession, args: string): Promise<void> {
 function helpLines(): string[] {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
   return [
-    'Type a message and press Enter. Image files named in a message (paths, quoted or with "\\ ",',
-    '~, file://, or dragged into the terminal) are attached to it.',
+    'Type a message and press Enter. Image and video files named in a message (paths, quoted or with',
+    '"\\ ", ~, file://, or dragged into the terminal) are attached to it.',
     '"""  starts a multi-line message; end it with a line ending in """.',
     '',
     ...COMMANDS.map((c) => `${c.usage.padEnd(width)}  ${c.help}`),

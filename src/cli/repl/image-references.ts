@@ -3,7 +3,7 @@
  * way terminals paste a dragged-in file, `~`, or `file://` URLs.
  */
 import { stat } from 'node:fs/promises';
-import { hasImageExtension, isFileUrl, resolveLocalPath, type PathResolveOptions } from '../../index.js';
+import { hasImageExtension, hasVideoExtension, isFileUrl, resolveLocalPath, type PathResolveOptions } from '../../index.js';
 
 interface Token {
   /** Offsets of the raw token in the line. */
@@ -161,7 +161,7 @@ async function resolveToken(raw: string, options: PathResolveOptions): Promise<R
         continue; // a malformed file: URL is not a reference
       }
       const name = isFileUrl(value) ? absolute : value;
-      if (!hasImageExtension(name)) continue;
+      if (!hasImageExtension(name) && !hasVideoExtension(name)) continue;
       if (await isFile(absolute)) return { resolved: absolute, span: [s, e] };
       if (!spanLooksLike) {
         spanLooksLike = true;

@@ -4,7 +4,7 @@
  * (loop.ts) feed it lines through lines.ts; the slash commands (commands.ts) act on it.
  */
 import path from 'node:path';
-import { isSmolVLMError, SmolVLMError, type Conversation, type ConversationImage, type TurnResult } from '../../index.js';
+import { isConversationVideo, isSmolVLMError, SmolVLMError, type Conversation, type ConversationMedia, type TurnResult } from '../../index.js';
 import type { LoadedModel } from '../context.js';
 import { UsageError } from '../errors.js';
 import { answerJson, type Renderer } from '../render.js';
@@ -164,10 +164,14 @@ export class ChatSession {
   }
 }
 
-/** `cat.jpg (3x4 tiles + global: 13 tiles, 845 tokens)` */
-export function describeImage(image: ConversationImage): string {
-  const p = image.prepared;
+/** `cat.jpg (3x4 tiles + global: 13 tiles, 845 tokens)`, `clip.mp4 (video, 20 frames, 1460 tokens)` */
+export function describeImage(image: ConversationMedia): string {
   const name = image.path ? path.basename(image.path) : image.label;
+  if (isConversationVideo(image)) {
+    const { plan, tokens } = image.prepared;
+    return `${name} (video, ${plan.frames.length} frame${plan.frames.length === 1 ? '' : 's'}, ${tokens} tokens)`;
+  }
+  const p = image.prepared;
   const grid = p.rows > 0 ? `${p.rows}x${p.cols} tiles + global = ${p.tileCount} tiles` : '1 tile';
   return `${name} (${grid}, ${p.tokens} tokens)`;
 }

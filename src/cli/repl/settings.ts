@@ -52,5 +52,9 @@ export function formatSetting(spec: SettingSpec, settings: Readonly<Conversation
   if (value !== undefined) return String(value);
   if (spec.key === 'split') return `${model.processorOptions.doImageSplitting ? 'on' : 'off'} (model default)`;
   if (spec.key === 'imageSize') return `${model.processorOptions.longestEdge} (model default)`;
+  if (spec.key === 'fps' || spec.key === 'maxFrames') {
+    const sampling = model.videoOptions?.sampling;
+    return sampling ? `${spec.key === 'fps' ? sampling.fps : sampling.maxFrames} (model default)` : 'no video (this model)';
+  }
   return defaultNote(spec.defaultText);
 }

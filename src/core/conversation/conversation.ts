@@ -2,7 +2,8 @@
  * A multi-turn conversation over a loaded SmolVLM that never recomputes what the decoder already
  * knows: one PromptCache follows the conversation, so a follow-up turn prefills only the tokens it
  * adds, and retry() rewinds the cache to the end of the last user turn. Images are read and tiled
- * once when attached (images.ts); the model's features cache keeps their vision features.
+ * (videos probed and sampled) once when attached (images.ts); the model's features cache keeps their
+ * vision features.
  */
 import { SmolVLMError } from '../errors.js';
 import type { FinishReason } from '../generation/types.js';
@@ -13,7 +14,17 @@ import type { ChatMessage, ContentPart } from '../prompt.js';
 import type { SamplingOptions } from '../generation/sampling.js';
 import { isSettingKey, validateSettings } from '../settings.js';
 import { TextStream } from '../generation/stream.js';
-import { imageOptions, ImagePreparer, listImages, type ConversationImage, type ImageArgument, type ImageEntry, type ImageListing } from './images.js';
+import {
+  imageOptions,
+  ImagePreparer,
+  isVideoEntry,
+  listImages,
+  type ConversationMedia,
+  type ImageArgument,
+  type ImageEntry,
+  type ImageListing,
+  type MediaEntry,
+} from './images.js';
 import { conversationMarkdown, type MarkdownOptions } from './markdown.js';
 import { readTranscript, writeTranscript, type ConversationTranscript, type RestoreOptions, type RestoreReport } from './transcript.js';
 import { DEFAULT_CONVERSATION_MAX_TOKENS, type ConversationMessage, type ConversationSettings, type ConversationSnapshot, type MessageEntry } from './types.js';
@@ -88,7 +99,7 @@ export class Conversation {
   #system: string | undefined;
   #settings: ConversationSettings;
   #messages: MessageEntry[] = [];
-  #pending: ImageEntry[] = [];
+  #pending: MediaEntry[] = [];
   #last: TurnResult | undefined;
   #busy = false;
   readonly #answerReserve: number | undefined;
@@ -143,8 +154,8 @@ export class Conversation {
     return this.#messages.map(publicMessage);
   }
 
-  /** Images attached with attach() that go with the next message. */
-  get pendingImages(): readonly ConversationImage[] {
+  /** Images and videos attached with attach() that go with the next message. */
+  get pendingImages(): readonly ConversationMedia[] {
     return [...this.#pending];
   }
 
@@ -167,7 +178,7 @@ export class Conversation {
    * Reads and tiles images now (errors name the image: IMAGE_NOT_FOUND, IMAGE_INVALID, …) and keeps
    * them for the next message. All or nothing.
    */
-  async attach(sources: readonly ImageArgument[], signal?: AbortSignal): Promise<ConversationImage[]> {
+  async attach(sources: readonly ImageArgument[], signal?: AbortSignal): Promise<ConversationMedia[]> {
     const entries = await this.#prepare(sources, signal);
     this.#pending.push(...entries);
     return entries;
@@ -348,7 +359,7 @@ export class Conversation {
           'CONTEXT_OVERFLOW',
           `this turn needs ${tokens} prompt tokens and ${reserve} for the answer but the context limit is ${this.contextLimit}` +
             (this.overflow === 'refuse' && current > 0 ? '; clear the conversation' : '') +
-            (all[current]!.images.length > 0 ? '; use fewer or smaller images' : ''),
+            overflowHint(all[current]!.images),
         );
       }
       dropped++;
@@ -372,7 +383,9 @@ export class Conversation {
     const chat: ChatMessage[] = [];
     if (this.#system !== undefined) chat.push({ role: 'system', content: [{ type: 'text', text: this.#system }] });
     for (const m of messages) {
-      const content: ContentPart[] = m.images.map((image) => ({ type: 'image' as const, image: image.prepared }));
+      const content: ContentPart[] = m.images.map((media) =>
+        isVideoEntry(media) ? { type: 'video' as const, video: media.prepared } : { type: 'image' as const, image: media.prepared },
+      );
       if (m.text !== '' || content.length === 0) content.push({ type: 'text', text: m.text });
       chat.push({ role: m.role, content });
     }
@@ -380,7 +393,7 @@ export class Conversation {
   }
 
   #countTokens(messages: readonly MessageEntry[], generationPrompt: boolean): number {
-    const images = messages.flatMap((m) => m.images.map((i) => i.prepared));
+    const images = messages.flatMap((m) => m.images.flatMap((i) => (isVideoEntry(i) ? [] : [i.prepared])));
     return this.model.tokenize(this.#chatMessages(messages), images, generationPrompt).ids.length;
   }
 
@@ -392,10 +405,17 @@ export class Conversation {
     return sampling;
   }
 
-  #prepare(sources: readonly ImageArgument[], signal: AbortSignal | undefined): Promise<ImageEntry[]> {
+  #prepare(sources: readonly ImageArgument[], signal: AbortSignal | undefined): Promise<MediaEntry[]> {
     const known = [...this.#messages.flatMap((m) => m.images), ...this.#pending];
     return this.#images.prepare(sources, this.#settings, known, signal);
   }
+}
+
+/** What a turn that does not fit could do about its images and videos. */
+function overflowHint(media: readonly MediaEntry[]): string {
+  const videos = media.filter(isVideoEntry).length;
+  if (videos > 0) return '; sample fewer video frames (max_frames, fps)' + (videos < media.length ? ' or use fewer or smaller images' : '');
+  return media.length > 0 ? '; use fewer or smaller images' : '';
 }
 
 function publicMessage(entry: MessageEntry): ConversationMessage {

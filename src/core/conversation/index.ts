@@ -10,7 +10,7 @@ export {
   type TurnResult,
 } from './conversation.js';
 export { DEFAULT_CONVERSATION_MAX_TOKENS, type ConversationMessage, type ConversationSettings } from './types.js';
-export type { ConversationImage, ImageArgument, ImageListing } from './images.js';
+export { isConversationVideo, type ConversationImage, type ConversationMedia, type ConversationVideo, type ImageArgument, type ImageListing } from './images.js';
 export type { MarkdownOptions } from './markdown.js';
 export {
   TRANSCRIPT_FORMAT,

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { STDIN_SOURCE } from '../image/source.js';
 import { settingsToSnakeCase } from '../settings.js';
-import type { ConversationImage } from './images.js';
+import { isConversationVideo, type ConversationMedia } from './images.js';
 import type { ConversationSnapshot } from './types.js';
 
 export interface MarkdownOptions {
@@ -27,10 +27,13 @@ export function conversationMarkdown(conversation: ConversationSnapshot, options
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-/** A link to an image that can be opened again (a file, a URL), else its label in words. */
-function imageLine(image: ConversationImage): string {
+/** A link to an image (shown) or a video (linked) that can be opened again (a file, a URL), else its label in words. */
+function imageLine(image: ConversationMedia): string {
   const target = image.path ?? (image.source !== '' && image.source !== STDIN_SOURCE && !/^data:/i.test(image.source) ? image.source : undefined);
-  return target ? `![${markdownText(path.basename(image.label))}](<${target}>)` : `*(image: ${markdownText(image.label)})*`;
+  const video = isConversationVideo(image);
+  if (!target) return `*(${video ? 'video' : 'image'}: ${markdownText(image.label)})*`;
+  const name = markdownText(path.basename(image.label));
+  return video ? `[video: ${name}](<${target}>)` : `![${name}](<${target}>)`;
 }
 
 function markdownText(text: string): string {

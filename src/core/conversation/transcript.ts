@@ -8,7 +8,7 @@ import { isSmolVLMError, SmolVLMError } from '../errors.js';
 import type { FinishReason } from '../generation/types.js';
 import { STDIN_SOURCE } from '../image/source.js';
 import { SETTINGS, settingsFromSnakeCase, settingsToSnakeCase, type SnakeCaseSettings } from '../settings.js';
-import type { ConversationImage, ImageEntry, ImagePreparer, ImageSettings } from './images.js';
+import type { ConversationMedia, ImagePreparer, ImageSettings, MediaEntry } from './images.js';
 import { DEFAULT_CONVERSATION_MAX_TOKENS, type ConversationSettings, type ConversationSnapshot, type MessageEntry } from './types.js';
 
 export const TRANSCRIPT_FORMAT = 'smolvlm-chat';
@@ -92,7 +92,7 @@ export function writeTranscript(conversation: ConversationSnapshot): Conversatio
   };
 }
 
-function transcriptImage(image: ConversationImage): TranscriptImage {
+function transcriptImage(image: ConversationMedia): TranscriptImage {
   const out: TranscriptImage = { source: image.source };
   if (image.path !== undefined) out.path = image.path;
   if (image.label !== image.source) out.label = image.label;
@@ -192,7 +192,7 @@ export async function readTranscript(data: unknown, images: ImagePreparer, optio
       system = message.text;
       continue;
     }
-    const entries: ImageEntry[] = [];
+    const entries: MediaEntry[] = [];
     for (const ref of message.images ?? []) {
       const image = typeof ref === 'string' ? { source: ref } : ref;
       try {
@@ -209,7 +209,7 @@ export async function readTranscript(data: unknown, images: ImagePreparer, optio
 }
 
 /** Reads a transcript's image again: from its absolute path, else its source (a relative one against `baseDir` first). */
-async function rereadImage(image: TranscriptImage, images: ImagePreparer, settings: ImageSettings, options: RestoreOptions): Promise<ImageEntry> {
+async function rereadImage(image: TranscriptImage, images: ImagePreparer, settings: ImageSettings, options: RestoreOptions): Promise<MediaEntry> {
   if (image.source === STDIN_SOURCE) throw new SmolVLMError('IMAGE_NOT_FOUND', 'it was read from stdin and cannot be read again');
   if (image.source === '' && image.path === undefined) throw new SmolVLMError('IMAGE_NOT_FOUND', 'it was given as bytes and has no source to read again');
   const name = { source: image.source, label: image.label ?? image.source };

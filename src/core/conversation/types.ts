@@ -1,13 +1,14 @@
 /** The data of a conversation, shared by the Conversation class, its transcripts and its Markdown export. */
 import type { FinishReason } from '../generation/types.js';
 import type { GenerationSettings } from '../settings.js';
-import type { ConversationImage, ImageEntry } from './images.js';
+import type { ConversationMedia, MediaEntry } from './images.js';
 
 export const DEFAULT_CONVERSATION_MAX_TOKENS = 512;
 
 /**
  * A conversation's generation settings (see the table in core/settings.ts), with `maxTokens` always
- * set (default 512). `split` and `imageSize` apply to every image of the conversation.
+ * set (default 512). `split` and `imageSize` apply to every image of the conversation, `fps` and
+ * `maxFrames` to every video.
  */
 export interface ConversationSettings extends GenerationSettings {
   /** Most tokens per answer (default 512). */
@@ -18,7 +19,8 @@ export interface ConversationMessage {
   readonly role: 'user' | 'assistant';
   /** Assistant answers are stored trimmed (the template adds the space after "Assistant:"). */
   readonly text: string;
-  readonly images: readonly ConversationImage[];
+  /** Its images and videos (a video's `prepared` is a PreparedVideo). */
+  readonly images: readonly ConversationMedia[];
   /** Assistant messages: why the answer ended ('aborted': stopped early, the partial answer kept). */
   readonly finishReason?: FinishReason;
 }
@@ -27,7 +29,7 @@ export interface ConversationMessage {
 export interface MessageEntry {
   role: 'user' | 'assistant';
   text: string;
-  images: ImageEntry[];
+  images: MediaEntry[];
   finishReason?: FinishReason;
 }
 

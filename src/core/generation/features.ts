@@ -63,6 +63,20 @@ export class ImageFeatures {
     return features;
   }
 
+  /** The cached features of an image or video frame, if any. */
+  cached(key: string): Float32Array | undefined {
+    return this.#cache.get(key);
+  }
+
+  /** Encodes one global image (a video frame, 3 x M x M floats) in one call, and caches its features. */
+  async encodeFrame(key: string, pixels: Float32Array): Promise<Float32Array> {
+    const tileSize = Math.round(Math.sqrt(pixels.length / 3));
+    const values = await this.vision.encode(pixels, 1, tileSize, 1);
+    this.#checkLength(values, 1);
+    this.#cache.set(key, values);
+    return values;
+  }
+
   /**
    * Writes each span's image features into `embeds` at the span's image-token positions. Positions
    * are absolute; `embeds` starts at position `offset`.

@@ -9,6 +9,10 @@ import { describeValue, isRecord, usageError, type UntypedRecord } from '../unty
 import { IMAGE_INPUT_RULE, isPreparedImage } from './images.js';
 import { PromptCache } from './prompt-cache.js';
 import { validateSampling } from './sampling.js';
+import { isPreparedVideo } from './videos.js';
+
+/** What a video in a message may be, completing "must be …". */
+const VIDEO_INPUT_RULE = 'a path, URL, data: URI or "-", video bytes (Uint8Array) or a prepared video';
 
 /** Throws unless `request` is a GenerateRequest: messages, options and their values. */
 export function checkGenerateRequest(request: unknown): void {
@@ -16,6 +20,7 @@ export function checkGenerateRequest(request: unknown): void {
   checkMessages(request.messages);
   checkDecodeOptions(request);
   checkImageOptions(request.image);
+  checkVideoOptions(request.video);
   if (request.imageSource !== undefined && !isRecord(request.imageSource)) usageError(`imageSource must be an object, got ${describeValue(request.imageSource)}`);
 }
 
@@ -35,7 +40,7 @@ function checkMessage(message: unknown, label: string): void {
 }
 
 function checkPart(part: unknown, label: string): void {
-  if (!isRecord(part)) usageError(`${label} must be a part object ({ type: 'text', text } or { type: 'image', image }), got ${describeValue(part)}`);
+  if (!isRecord(part)) usageError(`${label} must be a part object ({ type: 'text', text }, { type: 'image', image } or { type: 'video', video }), got ${describeValue(part)}`);
   if (part.type === 'text') {
     if (typeof part.text !== 'string') usageError(`${label}.text must be a string, got ${describeValue(part.text)}`);
   } else if (part.type === 'image') {
@@ -43,8 +48,13 @@ function checkPart(part: unknown, label: string): void {
     if (!(typeof image === 'string' && image !== '') && !(image instanceof Uint8Array) && !isPreparedImage(image)) {
       usageError(`${label}.image must be ${IMAGE_INPUT_RULE}, got ${describeValue(image)}`);
     }
+  } else if (part.type === 'video') {
+    const { video } = part;
+    if (!(typeof video === 'string' && video !== '') && !(video instanceof Uint8Array) && !isPreparedVideo(video)) {
+      usageError(`${label}.video must be ${VIDEO_INPUT_RULE}, got ${describeValue(video)}`);
+    }
   } else {
-    usageError(`${label}.type must be "text" or "image", got ${describeValue(part.type)}`);
+    usageError(`${label}.type must be "text", "image" or "video", got ${describeValue(part.type)}`);
   }
 }
 
@@ -71,6 +81,16 @@ export function checkImageOptions(image: unknown): void {
   if (maxPixels !== undefined && !(typeof maxPixels === 'number' && Number.isSafeInteger(maxPixels) && maxPixels >= 1)) {
     usageError(`image.maxPixels must be an integer >= 1, got ${describeValue(maxPixels)}`);
   }
+}
+
+/** Throws unless `video` is undefined or valid VideoOptions (fps and max frames by the settings table's rules). */
+export function checkVideoOptions(video: unknown): void {
+  if (video === undefined) return;
+  if (!isRecord(video)) usageError(`video must be an object, got ${describeValue(video)}`);
+  if (video.fps !== undefined) checkSetting(settingSpec('fps'), video.fps, 'video.fps');
+  if (video.maxFrames !== undefined) checkSetting(settingSpec('maxFrames'), video.maxFrames, 'video.maxFrames');
+  if (video.fit !== undefined && typeof video.fit !== 'boolean') usageError(`video.fit must be true or false, got ${describeValue(video.fit)}`);
+  if (video.onProgress !== undefined && typeof video.onProgress !== 'function') usageError(`video.onProgress must be a function, got ${describeValue(video.onProgress)}`);
 }
 
 /** Throws unless the arguments of generateFromIds are token ids, optional pixel values and a tile count. */

@@ -121,11 +121,15 @@ export class BatchScheduler {
     };
     try {
       const state = await this.#model.startRequest(request, emit);
-      await state.encode();
-      state.mergeFeatures();
-      await this.#decoderRun(() => state.prefill());
-      await state.decode((sequence, logits) => this.#decode(request, sequence, logits, release));
-      return state.finish();
+      try {
+        await state.encode();
+        state.mergeFeatures();
+        await this.#decoderRun(() => state.prefill());
+        await state.decode((sequence, logits) => this.#decode(request, sequence, logits, release));
+        return state.finish();
+      } finally {
+        await state.dispose();
+      }
     } finally {
       release();
     }

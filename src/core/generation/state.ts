@@ -4,6 +4,8 @@
  *
  *   prepareImages → tokenize → encode → mergeFeatures → prefill → decode → finish
  *
+ * (prepareImages prepares the videos too, and fits them to the context; encode decodes their frames.)
+ *
  * Each step reads what the earlier ones left in the state, so a caller may stop after any step or
  * enter later (generateFromIds gives token ids and pixel values instead of the first two). The model
  * (sessions, tokenizer, features cache) is shared; what belongs to the request's one sequence (its KV
@@ -13,14 +15,16 @@ import type { KvCache } from '../decoder.js';
 import { SmolVLMError, throwIfCancelled } from '../errors.js';
 import type { ImageSourceOptions } from '../image/source.js';
 import type { ModelSpec } from '../model-files/spec.js';
-import { messageImages, type ChatMessage, type ImageInput } from '../prompt.js';
+import type { ChatMessage, ImageInput } from '../prompt.js';
 import type { TextTokenizer } from '../tokenizer.js';
 import type { ImageFeatures } from './features.js';
 import { decodeSequence, type DecodeLoop, type DecoderSessions } from './generate.js';
 import type { ImageOptions, PreparedImage } from './images.js';
+import { RequestMedia } from './media.js';
 import type { ImageSpan } from './prompt-cache.js';
 import { DecodeSequence } from './sequence.js';
 import type { DecodeOptions, GenerationResult, Timings, TokenizedPrompt, Usage } from './types.js';
+import type { VideoOptions, VideoPreparer } from './videos.js';
 
 /** Most new tokens when a request does not say (never more than the context has room for). */
 export const DEFAULT_MAX_NEW_TOKENS = 1024;
@@ -30,6 +34,7 @@ export interface GenerationModel extends DecoderSessions {
   readonly tokenizer: TextTokenizer;
   readonly spec: ModelSpec;
   readonly features: ImageFeatures;
+  readonly videos: VideoPreparer;
   readonly loadMs: number;
   prepareImage(input: ImageInput, options?: ImageOptions, source?: ImageSourceOptions): Promise<PreparedImage>;
   tokenize(messages: readonly ChatMessage[], images: readonly PreparedImage[]): TokenizedPrompt;
@@ -40,7 +45,7 @@ export class GenerateResponseState {
   readonly #options: DecodeOptions;
   readonly #emit: (piece: string) => void;
   readonly #started = performance.now();
-  readonly #images: PreparedImage[] = [];
+  #media: RequestMedia | undefined;
   #prompt: TokenizedPrompt | undefined;
   #maxNewTokens = 0;
   /** Prompt positions taken from the prompt cache (not prefilled again). */
@@ -72,19 +77,23 @@ export class GenerateResponseState {
     return this.finish();
   }
 
-  /** Step 1: reads, decodes and tiles the messages' images, in prompt order. */
-  async prepareImages(messages: readonly ChatMessage[], options?: ImageOptions, source?: ImageSourceOptions): Promise<void> {
-    const { signal } = this.#options;
-    for (const input of messageImages(messages)) {
-      throwIfCancelled(signal, 'generation');
-      this.#images.push(await this.#model.prepareImage(input, options, { ...source, signal }));
-    }
+  /**
+   * Step 1: reads, decodes and tiles the messages' images, and probes and samples their videos, in
+   * prompt order; a video whose prompt would not fit the context is refused (or, with `video.fit`,
+   * sampled down) before any frame is decoded.
+   */
+  async prepareImages(messages: readonly ChatMessage[], options?: ImageOptions, source?: ImageSourceOptions, video?: VideoOptions): Promise<void> {
+    const { signal, maxNewTokens } = this.#options;
+    const media = (this.#media = new RequestMedia(this.#model, video));
+    await media.prepare(messages, options, { ...source, signal });
+    if (media.videos.length > 0) media.fit(messages, this.#model.spec.contextLength, maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS);
     this.#imageMs = performance.now() - this.#started;
   }
 
-  /** Step 2: renders the chat template and tokenizes it, each image expanded to its tokens. */
+  /** Step 2: renders the chat template and tokenizes it, each image and video expanded to its tokens. */
   tokenize(messages: readonly ChatMessage[]): void {
-    this.#prompt = this.#model.tokenize(messages, this.#images);
+    const media = this.#media;
+    this.#prompt = this.#model.tokenize(media ? media.messages(messages) : messages, media?.images ?? []);
   }
 
   /** Instead of steps 1 and 2: a prompt given as token ids (and prepared images). */
@@ -113,9 +122,11 @@ export class GenerateResponseState {
     this.#newIds = ids.slice(this.#reused);
     this.#embeds = await this.#model.embedder.embed(this.#newIds);
     const started = performance.now();
-    const newImages = images.filter((_, i) => imageSpans[i]!.start >= this.#reused);
     this.#newSpans = imageSpans.filter((span) => span.start >= this.#reused);
-    this.#features = await this.#model.features.encode(newImages);
+    const newKeys = new Set(this.#newSpans.map((span) => span.key));
+    const features = await this.#model.features.encode(images.filter((image) => newKeys.has(image.key)));
+    await this.#media?.encodeFrames(newKeys, features, this.#options.signal);
+    this.#features = features;
     this.#encodeMs = performance.now() - started;
   }
 
@@ -174,6 +185,11 @@ export class GenerateResponseState {
     return { text: sequence.text, ids: sequence.ids, finishReason: need(sequence.finishReason, 'decode'), usage: this.#usage(sequence), timings: this.#timings(sequence) };
   }
 
+  /** Removes the temporary copies of videos the request read from stdin or downloads. */
+  async dispose(): Promise<void> {
+    await this.#media?.dispose();
+  }
+
   /** Takes the prompt cache's KV for the prefix it shares with `ids`; the cache is cleared until finish. */
   #reuseCache(ids: readonly number[], spans: readonly ImageSpan[]): void {
     const { cache } = this.#options;
@@ -191,12 +207,13 @@ export class GenerateResponseState {
   }
 
   #usage(sequence: DecodeSequence): Usage {
-    const { ids, images } = need(this.#prompt, 'tokenize');
+    const { ids, images, videos } = need(this.#prompt, 'tokenize');
     return {
       promptTokens: ids.length,
       cachedTokens: this.#reused,
       imageTokens: images.reduce((n, i) => n + i.tokens, 0),
       images: images.map((i) => ({ label: i.label, rows: i.rows, cols: i.cols, tiles: i.tileCount, tokens: i.tokens })),
+      videos: this.#media?.usage(videos ?? []) ?? [],
       completionTokens: sequence.ids.length,
     };
   }

@@ -4,6 +4,7 @@ import type { ChatMessage } from '../prompt.js';
 import type { ImageOptions, PreparedImage } from './images.js';
 import type { ImageSpan, PromptCache } from './prompt-cache.js';
 import type { SamplingOptions } from './sampling.js';
+import type { PreparedVideo, VideoOptions } from './videos.js';
 
 /** Why an answer ended: an end-of-sequence token, maxNewTokens, a stop string, the full context, or the caller's AbortSignal. */
 export type FinishReason = 'eos' | 'length' | 'stop' | 'context' | 'aborted';
@@ -16,7 +17,9 @@ export interface GenerateRequest {
   /** Stop when the text contains one of these (the stop string is not part of the answer). */
   stop?: string[];
   image?: ImageOptions;
-  /** Where image paths, URLs and `-` are read from. */
+  /** Video sampling (fps, max frames), fitting to the context, and frame-by-frame progress. */
+  video?: VideoOptions;
+  /** Where image and video paths, URLs and `-` are read from. */
   imageSource?: ImageSourceOptions;
   signal?: AbortSignal;
   /** Conversation state: a follow-up request that extends the cached prompt prefills only what it adds. */
@@ -26,7 +29,7 @@ export interface GenerateRequest {
 }
 
 /** What a request asks of decoding once its prompt is tokenized (GenerateRequest without messages and images). */
-export type DecodeOptions = Omit<GenerateRequest, 'messages' | 'image' | 'imageSource'>;
+export type DecodeOptions = Omit<GenerateRequest, 'messages' | 'image' | 'video' | 'imageSource'>;
 
 export interface ImageUsage {
   label: string;
@@ -36,12 +39,29 @@ export interface ImageUsage {
   tokens: number;
 }
 
+export interface VideoUsage {
+  label: string;
+  /** Frames the model saw. */
+  frames: number;
+  /** The prompt's `MM:SS` of each frame. */
+  timestamps: string[];
+  /** Seconds. */
+  duration: number;
+  /** Prompt tokens of the video (intro, stamps, one image block per frame). */
+  tokens: number;
+  /** Set when fitting to the context sampled fewer frames: how many the settings would have given. */
+  reducedFrom?: number;
+  /** Decoding and encoding its frames (0 when their features were cached). */
+  encodeMs: number;
+}
+
 export interface Usage {
   promptTokens: number;
   /** Prompt tokens that came from the cache and were not prefilled again. */
   cachedTokens: number;
   imageTokens: number;
   images: ImageUsage[];
+  videos: VideoUsage[];
   completionTokens: number;
 }
 
@@ -50,7 +70,7 @@ export interface Timings {
   loadMs: number;
   /** Reading, decoding and tiling images. */
   imageMs: number;
-  /** Vision encoder. */
+  /** Vision encoder (and, for videos, decoding their frames). */
   encodeMs: number;
   prefillMs: number;
   prefillTokensPerSecond: number;
@@ -73,5 +93,7 @@ export interface TokenizedPrompt {
   prompt: string;
   ids: number[];
   images: PreparedImage[];
+  /** The prompt's videos, in order (absent when it has none). */
+  videos?: PreparedVideo[];
   imageSpans: ImageSpan[];
 }

@@ -11,6 +11,9 @@ import { SmolVLMError } from '../errors.js';
 /** File extensions that mark a word as an image path (ask's arguments, chat lines), lower case with the dot. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff', '.bmp'];
 
+/** File extensions that mark a word as a video path (ask's arguments, chat lines), lower case with the dot. */
+export const VIDEO_EXTENSIONS: readonly string[] = ['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.avi', '.ts', '.mts', '.m2ts'];
+
 export interface PathResolveOptions {
   /** Directory relative paths are resolved against (default: process.cwd()). */
   cwd?: string;
@@ -21,6 +24,11 @@ export interface PathResolveOptions {
 /** True when the name ends in one of IMAGE_EXTENSIONS (case-insensitive) after a non-empty stem. */
 export function hasImageExtension(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
+}
+
+/** True when the name ends in one of VIDEO_EXTENSIONS (case-insensitive) after a non-empty stem. */
+export function hasVideoExtension(name: string): boolean {
+  return VIDEO_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
 
 /** `~` and `~/…` (and `~\…` on Windows) to the home directory; anything else unchanged (`~user` included). */

@@ -2,6 +2,7 @@
  * Image format sniffing from magic numbers. Servers and file names lie (an HTML error page served
  * as `image/jpeg`, a `.png` that is really a WebP); the first bytes do not.
  */
+import { sniffVideoFormat, VIDEO_FORMAT_NAMES } from '../video/sniff.js';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'heif' | 'tiff' | 'bmp';
 
@@ -104,6 +105,8 @@ export function describeNonImage(bytes: Uint8Array): string | undefined {
   if (startsWith(bytes, [0xff, 0x0a]) || startsWith(bytes, [0x00, 0x00, 0x00, 0x0c, 0x4a, 0x58, 0x4c, 0x20])) {
     return 'a JPEG XL image (not supported; convert it to PNG or JPEG)';
   }
+  const video = sniffVideoFormat(bytes);
+  if (video) return `a video (${VIDEO_FORMAT_NAMES[video]})`;
   if (bytes.length >= 12 && ascii(bytes, 4, 8) === 'ftyp') return 'an MP4/QuickTime video or other ISO media file';
   if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return 'a ZIP archive';
   if (startsWith(bytes, [0x1f, 0x8b])) return 'gzip-compressed data';

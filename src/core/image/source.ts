@@ -58,7 +58,7 @@ function formatMs(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
 }
 
-function tooLarge(label: string, limit: number, size?: number): SmolVLMError {
+export function tooLarge(label: string, limit: number, size?: number): SmolVLMError {
   const what = size === undefined ? `is larger than` : `is ${formatBytes(size)}, over`;
   return new SmolVLMError('IMAGE_TOO_LARGE', `image ${label} ${what} the ${formatBytes(limit)} limit`);
 }
@@ -75,12 +75,26 @@ function checkPositive(name: string, value: number | undefined, fallback: number
   return value;
 }
 
-/** Sniffs the bytes and refuses empty or non-image data with a message naming the source. */
-function accept(bytes: Uint8Array, label: string, source: LoadedImageBytes['source'], contentType?: string): LoadedImageBytes {
+/** Where bytes were read from. */
+export type SourceKind = LoadedImageBytes['source'];
+
+/**
+ * What a reader does with the bytes it has read: sniff them and return what the caller wants, or
+ * refuse them. `acceptImage` for images; video/source.ts passes one that also takes videos.
+ */
+export type SourceAcceptor<T> = (bytes: Uint8Array, label: string, source: SourceKind, contentType?: string) => T;
+
+/** Refuses empty bytes with a message naming the source. */
+export function refuseEmpty(bytes: Uint8Array, label: string, source: SourceKind): void {
   if (bytes.length === 0) {
     const hint = source === 'stdin' ? ': nothing was piped in for "-"' : ' (0 bytes)';
     throw new SmolVLMError('IMAGE_INVALID', `image ${label} is empty${hint}`);
   }
+}
+
+/** Sniffs the bytes and refuses empty or non-image data with a message naming the source. */
+export function acceptImage(bytes: Uint8Array, label: string, source: SourceKind, contentType?: string): LoadedImageBytes {
+  refuseEmpty(bytes, label, source);
   const format = sniffImageFormat(bytes);
   if (format === undefined) {
     const looks = describeNonImage(bytes);
@@ -171,7 +185,7 @@ export function assertSingleStdinSource(sources: readonly (string | Uint8Array)[
   }
 }
 
-async function readStdin(options: ImageSourceOptions, maxBytes: number): Promise<LoadedImageBytes> {
+async function readStdin<T>(options: ImageSourceOptions, maxBytes: number, accept: SourceAcceptor<T>): Promise<T> {
   const label = 'stdin';
   const stream = options.stdin ?? process.stdin;
   if ((stream as { isTTY?: boolean }).isTTY === true) {
@@ -202,7 +216,7 @@ function percentDecode(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function readDataUri(uri: string, maxBytes: number): LoadedImageBytes {
+function readDataUri<T>(uri: string, maxBytes: number, accept: SourceAcceptor<T>): T {
   const label = 'data: URI';
   const comma = uri.indexOf(',');
   if (comma < 0) throw new SmolVLMError('IMAGE_INVALID', `malformed data: URI (no "," before the data): ${uri.slice(0, 40)}…`);
@@ -231,7 +245,7 @@ function readDataUri(uri: string, maxBytes: number): LoadedImageBytes {
 // ---------------------------------------------------------------------------------------------
 // Files
 
-async function readLocalFile(given: string, options: ImageSourceOptions, maxBytes: number): Promise<LoadedImageBytes> {
+async function readLocalFile<T>(given: string, options: ImageSourceOptions, maxBytes: number, accept: SourceAcceptor<T>): Promise<T> {
   const label = given;
   const absolute = resolveLocalPath(given, { cwd: options.cwd, homeDir: options.homeDir });
   const where = absolute === given ? '' : ` (${absolute})`;
@@ -379,7 +393,7 @@ async function readBody(response: Response, label: string, maxBytes: number, sto
   return concat(chunks, total);
 }
 
-async function download(given: string, options: ImageSourceOptions, maxBytes: number): Promise<LoadedImageBytes> {
+async function download<T>(given: string, options: ImageSourceOptions, maxBytes: number, accept: SourceAcceptor<T>): Promise<T> {
   const label = urlLabel(given);
   const timeoutMs = checkPositive('timeoutMs', options.timeoutMs, DEFAULT_IMAGE_TIMEOUT_MS);
   const userAgent = options.userAgent ?? (await defaultUserAgent());
@@ -431,7 +445,11 @@ export function sourceLabel(source: string | Uint8Array): string {
  * IMAGE_NOT_FOUND, IMAGE_INVALID, IMAGE_TOO_LARGE, NETWORK, ABORTED, USAGE.
  */
 export async function readImageSource(source: string | Uint8Array, options: ImageSourceOptions = {}): Promise<LoadedImageBytes> {
-  const maxBytes = checkPositive('maxBytes', options.maxBytes, DEFAULT_MAX_IMAGE_BYTES);
+  return readSource(source, options, checkPositive('maxBytes', options.maxBytes, DEFAULT_MAX_IMAGE_BYTES), acceptImage);
+}
+
+/** readImageSource with the bytes' check (and what it returns) given by `accept`, and its own byte cap. */
+export async function readSource<T>(source: string | Uint8Array, options: ImageSourceOptions, maxBytes: number, accept: SourceAcceptor<T>): Promise<T> {
   if (options.signal?.aborted) {
     throw aborted(sourceLabel(source), options.signal);
   }
@@ -439,13 +457,13 @@ export async function readImageSource(source: string | Uint8Array, options: Imag
     if (source.length > maxBytes) throw tooLarge('image bytes', maxBytes, source.length);
     return accept(source, 'image bytes', 'bytes');
   }
-  if (source === STDIN_SOURCE) return readStdin(options, maxBytes);
+  if (source === STDIN_SOURCE) return readStdin(options, maxBytes, accept);
   if (source.trim() === '') throw new SmolVLMError('USAGE', 'empty image argument: give a path, a URL, a data: URI or "-" for stdin');
-  if (/^data:/i.test(source)) return readDataUri(source, maxBytes);
-  if (/^https?:\/\//i.test(source)) return download(source, options, maxBytes);
+  if (/^data:/i.test(source)) return readDataUri(source, maxBytes, accept);
+  if (/^https?:\/\//i.test(source)) return download(source, options, maxBytes, accept);
   if (!isFileUrl(source) && /^[a-z][a-z0-9+.-]+:\/\//i.test(source)) {
     const scheme = source.slice(0, source.indexOf(':'));
     throw new SmolVLMError('USAGE', `unsupported URL scheme "${scheme}:" in image ${source}: use a path, http(s)://, file:// or data:`);
   }
-  return readLocalFile(source, options, maxBytes);
+  return readLocalFile(source, options, maxBytes, accept);
 }

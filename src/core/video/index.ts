@@ -34,4 +34,5 @@ export {
 export { numberToWords } from './words.js';
 export { fitVideoToContext, type VideoBudget, type VideoFitResult } from './budget.js';
 export { writeTempVideo, type TempVideoFile } from './temp-file.js';
+export { DEFAULT_MAX_VIDEO_BYTES, readMediaSource, type ImageMedia, type MediaSource, type VideoFile } from './source.js';
 export { planVideo, videoFramePixels, type PlannedFramePixels, type PlanVideoOptions, type VideoPlan } from './plan.js';
