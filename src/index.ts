@@ -150,3 +150,16 @@ export {
   type ServerDefaults,
   type ServerOptions,
 } from './core/server/index.js';
+/**
+ * The optimized-graph cache (`$SMOLVLM_CACHE/optimized`, else `~/.cache/smolvlm/optimized`): its entries with the
+ * model each was made from, for `models` (sizes), `rm` (a model's entries go with it) and `models --prune`.
+ */
+export { defaultOptimizedGraphCacheDir } from './core/optimized-graph-cache-dir.js';
+export {
+  hubRepoOfPath,
+  listOptimizedGraphs,
+  optimizedGraphsOfRepo,
+  removeOptimizedGraphs,
+  type OptimizedGraphEntry,
+  type OptimizedGraphRemoval,
+} from './core/optimized-graph-cache-list.js';

@@ -1,14 +1,13 @@
 /**
  * A small ONNX graph builder and a streaming model writer.
  *
- * Nodes, graph inputs and outputs are encoded with `onnx-proto`; initializers are written one at a
+ * Nodes, graph inputs and outputs are encoded with `proto/onnx.js` (protobufjs, generated from the
+ * official onnx.proto); initializers are written one at a
  * time straight to the file (their byte sizes are known up front, so every length prefix can be
  * computed before any weight exists), which keeps the full-size presets to one tensor in memory.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import onnxProto from 'onnx-proto';
-
-const { onnx } = onnxProto;
+import { onnx } from '../../proto/onnx.js';
 
 export const DT = {
   FLOAT: 1,
@@ -58,9 +57,9 @@ interface OpOptions {
 }
 
 export class GraphBuilder {
-  readonly nodes: onnxProto.onnx.INodeProto[] = [];
-  readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
-  readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  readonly nodes: onnx.INodeProto[] = [];
+  readonly inputs: onnx.IValueInfoProto[] = [];
+  readonly outputs: onnx.IValueInfoProto[] = [];
   readonly initializers: Initializer[] = [];
   private readonly names = new Set<string>();
   private readonly constCache = new Map<string, string>();
@@ -130,7 +129,7 @@ export class GraphBuilder {
     const id = this.counter++;
     const base = `${this.prefix}/${opType}_${id}`;
     const outputs = Array.from({ length: options.outputs ?? 1 }, (_, i) => this.claim(`${base}_output_${i}`));
-    const node: onnxProto.onnx.INodeProto = {
+    const node: onnx.INodeProto = {
       opType,
       name: base,
       input: inputs,
@@ -149,7 +148,7 @@ export class GraphBuilder {
   }
 }
 
-function valueInfo(name: string, elemType: DataType, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
+function valueInfo(name: string, elemType: DataType, dims: Dim[]): onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -161,7 +160,7 @@ function valueInfo(name: string, elemType: DataType, dims: Dim[]): onnxProto.onn
   };
 }
 
-function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
+function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'number') return { name, type: T.INT, i: v };
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };

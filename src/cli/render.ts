@@ -29,7 +29,8 @@ export function colorAllowed(options: RenderOptions, env: NodeJS.ProcessEnv = pr
 
 export class Renderer {
   readonly json: boolean;
-  readonly verbose: boolean;
+  /** Stats after each answer and stack traces on errors; chat's `/set verbose|quiet` switches it. */
+  verbose: boolean;
   readonly quiet: boolean;
   /** Colours for stderr. */
   readonly err: ChalkInstance;

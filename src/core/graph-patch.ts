@@ -18,7 +18,6 @@
  * weights are streamed, not held in memory.
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import type onnxProto from 'onnx-proto';
 import { GRAPH, lengthPrefix, MODEL, onnx, readModelOutline, type Field, type ModelOutline, type NodeProto } from './onnx-file.js';
 
 /** Bump when the rewrite changes: cached copies of another version are not used. */
@@ -56,7 +55,7 @@ interface SlicePlan {
   /** Tensors between the lm_head matmul and `logits` whose shape annotations no longer hold. */
   reshaped: Set<string>;
   /** Added graph outputs (`new_key_values.*`). */
-  outputs: onnxProto.onnx.ValueInfoProto[];
+  outputs: onnx.ValueInfoProto[];
 }
 
 /** Prefix of the added outputs holding a step's new key/value rows: `new_key_values.{i}.{key|value}`. */
@@ -68,9 +67,9 @@ export const NEW_KV_PREFIX = 'new_key_values.';
  * presents gets the step's new rows only (a few KB) rather than a copy of the whole cache, and appends
  * them to its own copy of the cache. Empty when any present is made differently.
  */
-function planNewRowOutputs(outline: ModelOutline, producer: Producers): { nodes: NodeProto[]; outputs: onnxProto.onnx.ValueInfoProto[] } {
+function planNewRowOutputs(outline: ModelOutline, producer: Producers): { nodes: NodeProto[]; outputs: onnx.ValueInfoProto[] } {
   const nodes: NodeProto[] = [];
-  const outputs: onnxProto.onnx.ValueInfoProto[] = [];
+  const outputs: onnx.ValueInfoProto[] = [];
   const presents = outline.outputs.filter((o) => o.name.startsWith('present.'));
   if (presents.length === 0) return { nodes, outputs };
   for (const present of presents) {

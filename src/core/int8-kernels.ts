@@ -18,12 +18,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import onnxProto from 'onnx-proto';
+import { onnx } from '../../proto/onnx.js';
 import * as ort from 'onnxruntime-node';
 import { SmolVLMError } from './errors.js';
 import { defaultOptimizedGraphCacheDir } from './optimized-graph-cache.js';
-
-const { onnx } = onnxProto;
 
 /** Set to 1 (saturates) or 0 (exact) to skip the probe: for tests, and to force either default dtype. */
 export const INT8_SATURATES_ENV = 'SMOLVLM_INT8_SATURATES';

@@ -1,13 +1,13 @@
 /**
  * Reading the structure of an ONNX file without loading its weights: the protobuf wire format is
- * walked with positioned reads, small messages (nodes, inputs, outputs) are decoded with onnx-proto,
- * and initializers are only located (name, type, dims and where their bytes are in the file).
+ * walked with positioned reads, small messages (nodes, inputs, outputs) are decoded with
+ * `proto/onnx.js` (protobufjs, generated from the official onnx.proto), and initializers are only located (name, type, dims and where their bytes are in the file).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import onnxProto from 'onnx-proto';
+import { onnx } from '../../proto/onnx.js';
 
-export const { onnx } = onnxProto;
-export type NodeProto = onnxProto.onnx.NodeProto;
+export { onnx };
+export type NodeProto = onnx.NodeProto;
 
 /** Protobuf wire types. */
 const VARINT = 0;
@@ -181,8 +181,8 @@ export interface ModelOutline {
   /** Every field of the graph, in file order. */
   graphFields: Field[];
   nodes: NodeProto[];
-  inputs: onnxProto.onnx.ValueInfoProto[];
-  outputs: onnxProto.onnx.ValueInfoProto[];
+  inputs: onnx.ValueInfoProto[];
+  outputs: onnx.ValueInfoProto[];
   initializers: Map<string, InitializerInfo>;
   /** Default-domain opset version. */
   opset: number;
@@ -204,8 +204,8 @@ export function readModelOutline(path: string): ModelOutline {
     if (!graph) throw new Error(`${path}: no graph`);
     const graphFields = [...file.fields(graph.valueStart, graph.end)];
     const nodes: NodeProto[] = [];
-    const inputs: onnxProto.onnx.ValueInfoProto[] = [];
-    const outputs: onnxProto.onnx.ValueInfoProto[] = [];
+    const inputs: onnx.ValueInfoProto[] = [];
+    const outputs: onnx.ValueInfoProto[] = [];
     const initializers = new Map<string, InitializerInfo>();
     for (const f of graphFields) {
       if (f.wire !== BYTES) continue;

@@ -16,13 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import './ort-env.js';
 import * as ort from 'onnxruntime-node';
+import { defaultOptimizedGraphCacheDir } from './optimized-graph-cache-dir.js';
 
-/** `$SMOLVLM_CACHE/optimized`, else `$XDG_CACHE_HOME/smolvlm/optimized`, else `~/.cache/smolvlm/optimized`. */
-export function defaultOptimizedGraphCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SMOLVLM_CACHE) return path.resolve(env.SMOLVLM_CACHE, 'optimized');
-  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
-  return path.join(base, 'smolvlm', 'optimized');
-}
+export { defaultOptimizedGraphCacheDir };
 
 /** Bump when what an entry holds changes (2: weights and prepacked weights in a data file). */
 const CACHE_FORMAT = 'format-2';
@@ -63,14 +59,28 @@ export interface OptimizedSession {
   rewritten: boolean;
 }
 
+/** An entry's sidecar (`<entry>.onnx.json`). `link` is absent in entries of earlier versions. */
+export interface OptimizedGraphSource {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  link?: string;
+  /** The entry's weights file, beside it. */
+  data?: string;
+}
+
 interface CacheEntry {
   dir: string;
   /** Cache file of this source, rewrite and runtime. */
   file: string;
   /** Names of other entries of the same source file start with this. */
   prefix: string;
-  /** What the entry was made from, written beside it as `<file>.json` (for pruning). */
-  source: { path: string; size: number; mtimeMs: number };
+  /**
+   * What the entry was made from, written beside it as `<file>.json` (for pruning, and for `models`
+   * and `rm` to tell which model it belongs to): the real path, and the path as loaded (`link`, the
+   * model folder's file before symlinks, e.g. a Hub snapshot's link to its blob).
+   */
+  source: OptimizedGraphSource;
 }
 
 function cacheEntryFor(source: string, dir: string, rewriteTag: string): CacheEntry {
@@ -86,7 +96,7 @@ function cacheEntryFor(source: string, dir: string, rewriteTag: string): CacheEn
     dir,
     file: path.join(dir, `${base}-${sourceId}-${key}.onnx`),
     prefix: `${base}-${sourceId}-`,
-    source: { path: real, size: st.size, mtimeMs: st.mtimeMs },
+    source: { path: real, size: st.size, mtimeMs: st.mtimeMs, link: path.resolve(source) },
   };
 }
 
@@ -111,7 +121,7 @@ function prune(entry: CacheEntry): void {
         continue;
       }
       if (!name.endsWith('.onnx.json')) continue;
-      const source = JSON.parse(readFileSync(file, 'utf8')) as CacheEntry['source'] & { data?: string };
+      const source = JSON.parse(readFileSync(file, 'utf8')) as OptimizedGraphSource;
       const ownData = source.data && !source.data.includes('/') && !source.data.includes('\\') ? source.data : undefined;
       const st = statSync(source.path, { throwIfNoEntry: false });
       const stale =

@@ -192,4 +192,35 @@ describe('smolvlm chat, piped', () => {
     assert.match(bad.stderr, /saved\.md is not a JSON transcript/);
     assert.notEqual(bad.stdout, '');
   });
+  test("Ollama's spellings: /set parameter, /set system, /set verbose|quiet, /show info|parameters|system, /bye; /load of a model name", async () => {
+    const input = [
+      '/set parameter max_tokens 3',
+      '/set system Answer in French.',
+      '/show system',
+      '/show parameters',
+      '/show info',
+      '/set verbose',
+      'Hello?',
+      '/set quiet',
+      'Again?',
+      '/load 256m',
+      '/show nonsense',
+      '/bye',
+      'never sent',
+      '',
+    ].join('\n');
+    const run = await chat([], input);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /system message set/);
+    assert.match(run.stderr, /system: Answer in French\./);
+    assert.match(run.stderr, /max_tokens\s+3\n/);
+    assert.match(run.stderr, /^dtype +vision_encoder=fp32, embed_tokens=fp32, decoder_model_merged=fp32$/m);
+    assert.match(run.stderr, /^files +\S+/m);
+    assert.match(run.stderr, /^ {2}decoder_model_merged +onnx[/\\]decoder_model_merged\.onnx$/m);
+    // Timings after the first answer only (verbose, then quiet).
+    assert.equal(run.stderr.match(/· finish /g)?.length, 1, run.stderr);
+    assert.match(run.stderr, /no such file: 256m; \/load restores a chat transcript \(\.json\)\. "256m" names a model: to chat with it, quit and run `smolvlm chat --model 256m`/);
+    assert.match(run.stderr, /\/show takes nothing or one of info, parameters, system, not "nonsense"/);
+    assert.equal(run.stdout.includes('never sent'), false);
+  });
 });

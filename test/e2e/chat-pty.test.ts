@@ -107,7 +107,7 @@ describe('smolvlm chat in a terminal (tmux)', { skip }, () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('a session: dragged-in image, /retry, /set, Ctrl+C mid-answer, /save, /load, /exit', async () => {
+  test('a session: dragged-in image, /retry, /set with Tab completion, Ctrl+C mid-answer, /save, /load, /exit', async () => {
     // A file dragged into a terminal arrives quoted.
     const first = await enter(`${quote(image)} What is this?`);
     const answer = outputAfter(`${quote(image)} What is this?`, first);
@@ -116,7 +116,14 @@ describe('smolvlm chat in a terminal (tmux)', { skip }, () => {
     const retried = outputAfter('/retry', await enter('/retry'));
     assert.equal(retried, answer, 'greedy /retry gives the same answer');
 
-    assert.match(outputAfter('/set max_tokens 8000', await enter('/set max_tokens 8000')), /max_tokens = 8000/);
+    // Tab completes the /set parameter name.
+    const beforeTab = prompts();
+    tmux('send-keys', '-t', 'chat', '-l', '/set max_t');
+    tmux('send-keys', '-t', 'chat', 'Tab');
+    tmux('send-keys', '-t', 'chat', '-l', ' 8000');
+    tmux('send-keys', '-t', 'chat', 'Enter');
+    const set = await waitFor('the prompt after /set', (s) => idleAt(s, beforeTab + 1));
+    assert.match(outputAfter('/set max_tokens 8000', set), /max_tokens = 8000/);
 
     // A long answer, stopped as soon as it has started to stream.
     const prompt = longPrompt;

@@ -45,10 +45,13 @@ const smolvlm = (args: string[]) =>
       HF_TOKEN: undefined,
       HUGGING_FACE_HUB_TOKEN: undefined,
       HF_TOKEN_PATH: undefined,
+      SMOLVLM_CACHE: path.join(scratch, 'smolvlm'),
     },
   });
 
 const repoDir = () => path.join(cache, 'models--org--tiny');
+const optimizedDir = () => path.join(scratch, 'smolvlm', 'optimized');
+const optimizedGraphs = () => (existsSync(optimizedDir()) ? readdirSync(optimizedDir()).filter((n) => n.endsWith('.onnx.json')) : []);
 
 function assertOneLineError(result: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
   assert.equal(result.code, 1, result.stderr);
@@ -126,10 +129,38 @@ describe('a model from the Hub', () => {
     assert.deepEqual(json.models[0].dtypes, ['fp32', 'q4']);
     assert.equal(json.models[0].revisions[0].complete, true);
     assert.deepEqual(json.models[0].revisions[0].refs, ['main']);
+    // The optimized graphs describe made (fp32 sessions), per model and in total.
+    assert.match(row, /fp32,q4\s+[\d.]+ (KiB|MiB)\s+[\d.]+ (KiB|MiB)\s+main/);
+    assert.ok(optimizedGraphs().length > 0);
+    assert.equal(json.models[0].optimized_graphs.entries, optimizedGraphs().length);
+    assert.ok(json.models[0].optimized_graphs.size > 0);
+    assert.equal(json.optimized_graph_cache.dir, optimizedDir());
+    assert.equal(json.optimized_graph_cache.size, json.models[0].optimized_graphs.size);
+    assert.equal(json.optimized_graph_cache.items[0].repo, REPO);
+    assert.match(table.stdout, /^Optimized graphs \(made on first load, to load faster\): [\d.]+ (KiB|MiB) in /m);
 
     const available = await smolvlm(['models', '--available']);
     assert.equal(available.code, 0, available.stderr);
     for (const alias of ['256m', '500m', '2.2b']) assert.match(available.stdout, new RegExp(`^${alias.replace('.', '\\.')}\\s+HuggingFaceTB/`, 'm'));
+  });
+
+  test('models --prune empties the optimized graphs whose source files are gone (--dry-run first), and keeps the others', async () => {
+    const kept = optimizedGraphs();
+    const gone = path.join(optimizedDir(), 'decoder-gone.onnx');
+    writeFileSync(gone, 'x'.repeat(1000));
+    writeFileSync(`${gone}.json`, JSON.stringify({ path: path.join(scratch, 'deleted', 'onnx', 'decoder.onnx'), size: 5, mtimeMs: 1 }));
+    const listed = await smolvlm(['models']);
+    assert.match(listed.stdout, /; 1 graph \([\d.]+ KiB\) of models no longer present: "smolvlm models --prune" removes them/);
+
+    const dry = JSON.parse((await smolvlm(['models', '--prune', '--dry-run', '--json'])).stdout) as Record<string, any>;
+    assert.deepEqual(dry.pruned, { entries: 1, freed_bytes: dry.pruned.freed_bytes, dry_run: true });
+    assert.ok(existsSync(gone));
+    const pruned = await smolvlm(['models', '--prune']);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.match(pruned.stdout, /^Removed 1 optimized graph of models no longer present; freed [\d.]+ KiB\n$/);
+    assert.ok(!existsSync(gone) && !existsSync(`${gone}.json`));
+    assert.deepEqual(optimizedGraphs(), kept);
+    assert.match((await smolvlm(['models', '--prune'])).stdout, /^Nothing to prune in /);
   });
 
   test('rm of a model another process is downloading fails as a runtime error (exit 1), not a usage error', async () => {
@@ -152,13 +183,15 @@ describe('a model from the Hub', () => {
 
     const dry = await smolvlm(['rm', REPO, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /^Would remove org\/tiny: 1 snapshot, \d+ blobs; would free /);
+    assert.match(dry.stdout, /^Would remove org\/tiny: 1 snapshot, \d+ blobs and \d+ optimized graphs? \([\d.]+ (KiB|MiB)\); would free /);
     assert.ok(existsSync(repoDir()));
+    assert.ok(optimizedGraphs().length > 0);
 
     const removed = await smolvlm(['rm', REPO, '--yes']);
     assert.equal(removed.code, 0, removed.stderr);
-    assert.match(removed.stdout, /^Removed org\/tiny: 1 snapshot, \d+ blobs; freed [\d.]+ (KiB|MiB)\n$/);
+    assert.match(removed.stdout, /^Removed org\/tiny: 1 snapshot, \d+ blobs and \d+ optimized graphs? \([\d.]+ (KiB|MiB)\); freed [\d.]+ (KiB|MiB)\n$/);
     assert.ok(!existsSync(repoDir()));
+    assert.deepEqual(readdirSync(optimizedDir()), []);
     assert.match((await smolvlm(['models'])).stdout, /^No models in the cache/);
   });
 

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import onnxProto from 'onnx-proto';
+import { onnx } from '../../proto/onnx.js';
 import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
 import { reducedInt8Dir } from '../helpers/int8-closeness.js';
 
 /** Largest |weight| over the int8 weight initializers of a file, and how many there are. */
 function int8Weights(file: string): { count: number; amax: number } {
-  const { graph } = onnxProto.onnx.ModelProto.decode(readFileSync(file));
-  const weights = graph!.initializer!.filter((i) => i.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && i.dims!.length > 0);
+  const { graph } = onnx.ModelProto.decode(readFileSync(file));
+  const weights = graph!.initializer!.filter((i) => i.dataType === onnx.TensorProto.DataType.INT8 && i.dims!.length > 0);
   const amax = Math.max(...weights.map((w) => Math.max(...Array.from(new Int8Array(w.rawData!.buffer, w.rawData!.byteOffset, w.rawData!.length), Math.abs))));
   return { count: weights.length, amax };
 }

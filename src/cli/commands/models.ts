@@ -4,6 +4,7 @@ import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { outputOptions, withOptions } from '../options.js';
 import { formatSize } from '../progress.js';
+import { optimizedCacheJson, optimizedCell, optimizedModelJson, optimizedSummaryLine, pruneOptimizedGraphs, readOptimizedGraphCache } from './optimized-graphs.js';
 
 const HELP = `
 Lists the models in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
@@ -11,11 +12,15 @@ Lists the models in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, el
 the revisions (branches, tags) pointing at it, the commit, and whether it is complete (configuration
 files present, at least one dtype, no broken link). Repos of other tools without ONNX sessions are
 left out unless --all is given. --available lists the aliases of the official models instead.
+OPTIMIZED is the size of the optimized graphs made from a model on its first loads (kept in
+$SMOLVLM_CACHE/optimized, else ~/.cache/smolvlm/optimized; "rm" removes them with the model);
+--prune removes those whose model files are gone.
 
 Examples:
   $ smolvlm models
   $ smolvlm models --available
   $ smolvlm models --json | jq -r '.models[].repo'
+  $ smolvlm models --prune --dry-run
 
 ${EXIT_CODES_HELP}
 `;
@@ -70,15 +75,19 @@ export function modelsCommand() {
       .summary('list cached models, or the aliases of the official ones')
       .description('List the models in the Hugging Face cache, or with --available the model aliases.')
       .option('--available', 'list the aliases of the official SmolVLM models instead')
-      .option('--all', 'include every repo of the cache, also those without ONNX sessions'),
+      .option('--all', 'include every repo of the cache, also those without ONNX sessions')
+      .option('--prune', 'remove the optimized graphs whose model files are gone')
+      .option('--dry-run', 'with --prune: show what would be removed, remove nothing'),
     outputOptions({ json: 'one JSON object on stdout; errors as JSON on stderr', verbose: 'stack traces with errors', quiet: 'nothing on stderr but errors' }),
   )
     .addHelpText('after', HELP)
     .action((options) =>
       runCommand(options, async (ctx) => {
         const { renderer } = ctx;
+        if (options.prune) return pruneOptimizedGraphs(ctx, options.dryRun === true);
         const out = (text: string) => void ctx.io.stdout.write(text);
         const cacheDir = hubCacheDir(ctx.io.env);
+        const optimized = readOptimizedGraphCache(ctx.io.env);
         const cached = await listCachedModels({ cacheDir });
 
         if (options.available) {
@@ -96,23 +105,29 @@ export function modelsCommand() {
 
         const models = options.all ? cached : cached.filter(isOurs);
         if (renderer.json) {
-          renderer.writeJson({ cache_dir: cacheDir, models: models.map(modelJson) });
+          renderer.writeJson({
+            cache_dir: cacheDir,
+            models: models.map((m) => ({ ...modelJson(m), optimized_graphs: optimizedModelJson(optimized, m.repo) })),
+            optimized_graph_cache: optimizedCacheJson(optimized),
+          });
           return;
         }
         if (models.length === 0) {
           out(`No models in the cache ${cacheDir}\n`);
           renderer.note('Download one with "smolvlm pull" (the default model) or "smolvlm pull <alias>"; "smolvlm models --available" lists the aliases.');
+          out(optimizedSummaryLine(optimized));
           return;
         }
-        const rows = [['MODEL', 'ALIAS', 'DTYPES', 'SIZE', 'REVISION', 'COMMIT', 'STATUS']];
+        const rows = [['MODEL', 'ALIAS', 'DTYPES', 'SIZE', 'OPTIMIZED', 'REVISION', 'COMMIT', 'STATUS']];
         for (const m of models) {
           const revisions = m.revisions.length > 0 ? m.revisions : [undefined];
-          for (const r of revisions) {
+          for (const [i, r] of revisions.entries()) {
             rows.push([
               m.repo,
               m.alias ?? '-',
               r && r.dtypes.length > 0 ? r.dtypes.join(',') : '-',
               formatSize(r ? r.size : m.sizeOnDisk),
+              i === 0 ? optimizedCell(optimized, m.repo) : '',
               r && r.refs.length > 0 ? r.refs.join(',') : '-',
               r ? r.commit.slice(0, 12) : '-',
               r ? status(r) : 'incomplete (no snapshot)',
@@ -126,6 +141,7 @@ export function modelsCommand() {
           `${models.length} model${models.length === 1 ? '' : 's'}, ${formatSize(total)} on disk` +
             `${partial > 0 ? ` (and ${formatSize(partial)} of interrupted downloads, resumed by the next pull)` : ''} in ${cacheDir}\n`,
         );
+        out(optimizedSummaryLine(optimized));
       }),
     );
 }

@@ -5,11 +5,13 @@ import { runCommand, type CliIO } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_INTERRUPTED, UsageError } from '../errors.js';
 import { nonEmpty, outputOptions, withOptions } from '../options.js';
 import { formatSize } from '../progress.js';
+import { describeOptimizedRemoval, optimizedRemovalJson, removeRepoOptimizedGraphs } from './optimized-graphs.js';
 
 const HELP = `
 Removes a model from the Hugging Face cache: without --revision its whole folder (every snapshot,
 ref and blob, and interrupted downloads); with --revision (or model@revision) that snapshot and the
-refs pointing at it, and only the blobs no other snapshot uses. Asks for confirmation on a terminal;
+refs pointing at it, and only the blobs no other snapshot uses. The optimized graphs made from the
+removed files (in $SMOLVLM_CACHE/optimized, else ~/.cache/smolvlm/optimized) go with them. Asks for confirmation on a terminal;
 elsewhere --yes is required. A model that another process is downloading is not removed.
 
 Examples:
@@ -74,9 +76,12 @@ export function rmCommand() {
         const remove = (dryRun: boolean) =>
           removeCachedModel(model, { cacheDir: hubCacheDir(io.env), ...(options.revision !== undefined ? { revision: options.revision } : {}), dryRun });
         const plan = await remove(true);
+        const removeOptimized = (dryRun: boolean, r: RemoveResult) =>
+          removeRepoOptimizedGraphs(io.env, r.repo, { dryRun, wholeRepo: r.removedRepo || revision === undefined });
         if (options.dryRun) {
-          if (renderer.json) renderer.writeJson(resultJson(plan));
-          else io.stdout.write(`Would remove ${describeRemoval(plan, revision)}; would free ${formatSize(plan.freedBytes)}\n`);
+          const optimized = removeOptimized(true, plan);
+          if (renderer.json) renderer.writeJson({ ...resultJson(plan), optimized_graphs: optimizedRemovalJson(optimized) });
+          else io.stdout.write(`Would remove ${describeRemoval(plan, revision)}${describeOptimizedRemoval(optimized)}; would free ${formatSize(plan.freedBytes + optimized.freedBytes)}\n`);
           return;
         }
         if (!options.yes) {
@@ -91,8 +96,9 @@ export function rmCommand() {
           }
         }
         const done = await remove(false);
-        if (renderer.json) renderer.writeJson(resultJson(done));
-        else io.stdout.write(`Removed ${describeRemoval(done, revision)}; freed ${formatSize(done.freedBytes)}\n`);
+        const optimized = removeOptimized(false, done);
+        if (renderer.json) renderer.writeJson({ ...resultJson(done), optimized_graphs: optimizedRemovalJson(optimized) });
+        else io.stdout.write(`Removed ${describeRemoval(done, revision)}${describeOptimizedRemoval(optimized)}; freed ${formatSize(done.freedBytes + optimized.freedBytes)}\n`);
       }),
     );
 }

@@ -1,7 +1,7 @@
 /** The REPL's slash commands: the table, with each command's body. */
 import path from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
-import { isConversationVideo, resolveLocalPath, SmolVLMError } from '../../index.js';
+import { isConversationVideo, parseModelReference, resolveLocalPath, SmolVLMError } from '../../index.js';
 import { UsageError } from '../errors.js';
 import { formatStats } from '../render.js';
 import { extractImageReferences, unquoteToken } from './image-references.js';
@@ -51,17 +51,14 @@ export const COMMANDS: readonly ReplCommand[] = [
   {
     name: 'set',
     usage: '/set <param> <value>',
-    help: `change a setting: ${SETTINGS.map((p) => p.name).join(', ')} ("default" resets)`,
+    help: `change a setting: ${SETTINGS.map((p) => p.name).join(', ')} ("default" resets); /set verbose|quiet: stats after each answer or not`,
     run: setCommand,
   },
   {
     name: 'show',
-    usage: '/show',
-    help: 'show the model, its dtypes and the settings',
-    run: (s, args) => {
-      noArgs('show', args);
-      s.info(showLines(s).join('\n'));
-    },
+    usage: '/show [info|parameters|system]',
+    help: 'show the model, its dtypes and the settings (or only the model and its files, the settings, the system message)',
+    run: showCommand,
   },
   {
     name: 'stats',
@@ -169,7 +166,23 @@ function systemCommand(s: ChatSession, args: string): void {
   }
 }
 
+/** Words `/set` takes besides the parameter names, as Ollama spells them. */
+export const SET_WORDS: readonly string[] = ['parameter', 'system', 'verbose', 'quiet'];
+
+/** `/show` topics, as Ollama spells them. */
+export const SHOW_TOPICS: readonly string[] = ['info', 'parameters', 'system'];
+
 function setCommand(s: ChatSession, args: string): void {
+  const [first = '', ...rest] = args.split(/\s+/);
+  const word = first.toLowerCase();
+  // Ollama's spellings: `/set parameter <name> <value>`, `/set system <text>`, `/set verbose|quiet`.
+  if (word === 'parameter') return setCommand(s, rest.join(' '));
+  if (word === 'system') return systemCommand(s, args.slice(first.length).trim());
+  if ((word === 'verbose' || word === 'quiet') && rest.length === 0) {
+    s.renderer.verbose = word === 'verbose';
+    s.note(word === 'verbose' ? 'verbose: timings after each answer' : 'quiet: no timings after the answers');
+    return;
+  }
   if (args === '') {
     s.info(settingsLines(s).join('\n'));
     return;
@@ -195,18 +208,29 @@ function settingsLines(s: ChatSession): string[] {
   return ['settings', ...lines];
 }
 
-function showLines(s: ChatSession): string[] {
+function showCommand(s: ChatSession, args: string): void {
+  const topic = args.toLowerCase();
+  if (topic === '') s.info([...modelLines(s), `system   ${s.conversation.system ?? '(none)'}`, ...settingsLines(s)].join('\n'));
+  else if (topic === 'info') s.info([...modelLines(s), ...fileLines(s)].join('\n'));
+  else if (topic === 'parameters') s.info(settingsLines(s).join('\n'));
+  else if (topic === 'system') systemCommand(s, '');
+  else throw new UsageError(`/show takes nothing or one of ${SHOW_TOPICS.join(', ')}, not "${args}"`);
+}
+
+function modelLines(s: ChatSession): string[] {
   const { model, name } = s.loaded;
   const dtypes = Object.entries(model.dtypes)
     .map(([session, dtype]) => `${session}=${dtype}`)
     .join(', ');
-  return [
-    `model    ${name}`,
-    `dtype    ${dtypes}`,
-    `context  ${s.conversation.contextLimit} tokens`,
-    `system   ${s.conversation.system ?? '(none)'}`,
-    ...settingsLines(s),
-  ];
+  return [`model    ${name}`, `dtype    ${dtypes}`, `context  ${s.conversation.contextLimit} tokens`];
+}
+
+/** Where the model's files are: its folder, then each ONNX session's file relative to it. */
+function fileLines(s: ChatSession): string[] {
+  const { dir, onnxPaths } = s.loaded.model.directory;
+  const width = Math.max(...Object.keys(onnxPaths).map((k) => k.length));
+  const sessions = Object.entries(onnxPaths).map(([session, file]) => `  ${session.padEnd(width)}  ${path.relative(dir, file)}`);
+  return [`files    ${dir}`, ...sessions];
 }
 
 function statsLines(s: ChatSession): string[] {
@@ -251,6 +275,9 @@ async function loadCommand(s: ChatSession, args: string): Promise<void> {
   } catch (error) {
     if (error instanceof SyntaxError) throw new SmolVLMError('USAGE', `${args} is not a JSON transcript (${error.message})`);
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && isModelName(args)) {
+      throw new UsageError(`no such file: ${args}; /load restores a chat transcript (.json). "${args}" names a model: to chat with it, quit and run \`smolvlm chat --model ${args}\``);
+    }
     throw new SmolVLMError('USAGE', code === 'ENOENT' ? `no such file: ${args}` : `cannot read ${args}: ${code ?? (error as Error).message}`);
   }
   const report = await s.interruptible((signal) => s.conversation.restore(data, { baseDir: path.dirname(file), signal }));
@@ -258,6 +285,15 @@ async function loadCommand(s: ChatSession, args: string): Promise<void> {
     s.renderer.warn(`image ${missing.source} of message ${missing.message + 1} was not re-attached: ${missing.reason}`);
   }
   s.note(`loaded ${report.messages} messages and ${report.images} image${report.images === 1 ? '' : 's'} from ${args}`);
+}
+
+/** Whether `/load`'s argument names a model (an alias such as 256m, or org/name on the Hub) rather than a file. */
+function isModelName(text: string): boolean {
+  try {
+    return !text.toLowerCase().endsWith('.json') && parseModelReference(text).kind === 'hub';
+  } catch {
+    return false;
+  }
 }
 
 function helpLines(): string[] {

@@ -5,6 +5,7 @@
 import readline from 'node:readline';
 import type { CliContext, StopHandler } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK } from '../errors.js';
+import { completeLine } from './completer.js';
 import { History, HISTORY_SIZE } from './history.js';
 import type { CommandOutcome } from './commands.js';
 import { finishInput, handleLine } from './lines.js';
@@ -59,6 +60,7 @@ class TerminalRepl {
       historySize: HISTORY_SIZE,
       removeHistoryDuplicates: true,
       prompt: PROMPT,
+      completer: (line: string) => completeLine(line, { cwd: session.io.cwd }),
     });
   }
 
