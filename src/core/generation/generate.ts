@@ -25,6 +25,10 @@ export async function decodeStep(sessions: DecoderSessions, sequence: DecodeSequ
  */
 export async function decodeSequence(sessions: DecoderSessions, sequence: DecodeSequence, promptLogits: Float32Array): Promise<void> {
   sequence.accept(promptLogits);
-  while (!sequence.finished) await decodeStep(sessions, sequence);
+  await sequence.settled();
+  while (!sequence.finished) {
+    await decodeStep(sessions, sequence);
+    await sequence.settled();
+  }
   sequence.end();
 }
