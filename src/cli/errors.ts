@@ -31,6 +31,18 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A structured answer (--format, --schema) that stopped before its JSON document ended: exit 1, the
+ * partial text stays printed.
+ */
+export class IncompleteJsonError extends Error {
+  readonly code = 'JSON_INCOMPLETE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteJsonError';
+  }
+}
+
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USAGE', 'PROMPT_INVALID']);
 
 /** What an error becomes on the command line. */
@@ -47,6 +59,7 @@ export function classifyError(error: unknown): CliError {
     return { code: error.code, message: error.message, exitCode };
   }
   if (error instanceof UsageError) return { code: 'USAGE', message: error.message, exitCode: EXIT_USAGE };
+  if (error instanceof IncompleteJsonError) return { code: error.code, message: error.message, exitCode: EXIT_FAILURE };
   if (error instanceof CommanderError) {
     const message = error.message.replace(/^error:\s*/i, '').trim().replace(/\s*\n\s*/g, ' ');
     return { code: 'USAGE', message, exitCode: EXIT_USAGE };

@@ -1,9 +1,10 @@
 import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
+import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { isImageArgument, readStdinText } from '../inputs.js';
-import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
+import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 
 const HELP = `
 The last argument is the question unless -q gives it; the arguments before it are images, all put
@@ -33,6 +34,7 @@ export function askCommand() {
     modelOptions,
     generationOptions,
     imageOptions,
+    formatOptions,
     outputOptions(),
   )
     .addHelpText('after', HELP)
@@ -57,8 +59,9 @@ export function askCommand() {
           if (question === '') throw new UsageError('missing question: give it after the images, with -q, or on stdin (stdin was empty)');
         }
         if (question.trim() === '') throw new UsageError('the question is empty');
+        const format = await readOutputFormat(options);
         const loaded = await ctx.loadModel(options);
-        await ctx.answer(loaded, { messages: buildMessages(options, images, question), prompt: question, settings: options });
+        await ctx.answer(loaded, { messages: buildMessages(options, images, question), prompt: question, settings: options, format });
       }),
     );
 }
