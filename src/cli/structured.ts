@@ -1,6 +1,8 @@
 /**
  * --format and --schema: the answer format read and checked before the model loads, so a bad schema
  * is a usage error (exit 2) naming the problem; and what an answer with a format adds to the output.
+ * Used by describe, ask, story and chat. Still to wire: `caption` (its record carries `data`, from
+ * structuredJson) and `serve` (response_format through formatFromResponseFormat), on their branches.
  */
 import { checkOutputFormat, readSchemaArgument, type GenerationResult, type OutputFormat } from '../index.js';
 import { IncompleteJsonError, UsageError } from './errors.js';

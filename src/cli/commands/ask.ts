@@ -20,6 +20,7 @@ Examples:
   $ smolvlm ask "Write a haiku about autumn."
   $ echo "What colour is the car?" | smolvlm ask car.jpg
   $ smolvlm ask - "What is this?" < photo.jpg
+  $ smolvlm ask receipt.jpg "Read the total." --schema '{"type":"object","properties":{"total":{"type":"number"}},"required":["total"]}'
 
 ${EXIT_CODES_HELP}
 `;

@@ -19,6 +19,7 @@ Examples:
   $ smolvlm describe --prompt "What animals are in this picture?" zoo.png
   $ curl -s https://example.com/cat.jpg | smolvlm describe -
   $ find . -name '*.jpg' | xargs smolvlm describe --json > captions.jsonl
+  $ smolvlm describe --schema photo.schema.json --json *.jpg | jq -c .data
 
 ${EXIT_CODES_HELP}
 `;
