@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './fixture-model/index.js';
-import { SmolVLM, type ChatMessage, type Dtype, type GenerateRequest } from '../src/index.js';
+import { SmolVLM, type ChatMessage, type Dtype, type GenerateRequest, type JsonObject } from '../src/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,8 +30,8 @@ if (!args.model) throw new Error('--model DIR is required');
  * grammar larger, its compilation seconds longer and each step's mask dearer (a few ms instead of
  * under one). A long string comes first, so that random weights do not end the document early.
  */
-function photoSchema(bounded: boolean) {
-  const text = (maxLength: number) => (bounded ? { type: 'string', maxLength } : { type: 'string' });
+function photoSchema(bounded: boolean): JsonObject {
+  const text = (maxLength: number): JsonObject => (bounded ? { type: 'string', maxLength } : { type: 'string' });
   return {
     type: 'object',
     properties: {
