@@ -163,3 +163,27 @@ export {
   type OptimizedGraphEntry,
   type OptimizedGraphRemoval,
 } from './core/optimized-graph-cache-list.js';
+/**
+ * Structured output: `generate({ ..., format: 'json' | { schema } })` and Conversation's `format`
+ * constrain the answer token by token to JSON or to a JSON Schema; `result.structured` then holds the
+ * parsed value (`data`) or why the document is incomplete. checkOutputFormat checks a format up front
+ * (USAGE naming the keyword it refuses), readSchemaArgument reads a `--schema FILE|JSON` value,
+ * formatFromResponseFormat maps an OpenAI-style `response_format`, readStructuredAnswer reads an
+ * answer's text. StructuredOutput and JsonConstraint drive the grammar engine in a decode loop of
+ * your own (one StructuredOutput per model; SmolVLM.structuredOutput() returns the model's).
+ */
+export {
+  checkOutputFormat,
+  checkSchema,
+  formatFromResponseFormat,
+  JsonConstraint,
+  readSchemaArgument,
+  readStructuredAnswer,
+  StructuredOutput,
+  type JsonObject,
+  type JsonSchema,
+  type JsonValue,
+  type OutputFormat,
+  type StructuredAnswer,
+  type StructuredModelInfo,
+} from './core/structured/index.js';

@@ -3,12 +3,13 @@
  * and SIGTERM, loading the model once, and streaming an answer. Command handlers stay thin on top of
  * it (commands/describe.ts is the model).
  */
-import { SmolVLM, type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions, type VideoProgress } from '../index.js';
+import { type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions, type OutputFormat, SmolVLM, type VideoProgress } from '../index.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from './errors.js';
 import { resolveModel } from './model-ref.js';
 import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions, type VideoOptions } from './options.js';
 import { DownloadProgressView } from './progress.js';
 import { answerJson, Renderer } from './render.js';
+import { incompleteAnswer } from './structured.js';
 
 export interface CliIO {
   stdin: NodeJS.ReadStream;
@@ -46,6 +47,8 @@ export interface AnswerRequest {
   settings: GenerationOptions & ImageOptions & VideoOptions;
   /** The command's own defaults (story turns tiling off for several images). */
   defaults?: { split?: boolean };
+  /** --format / --schema, read before the model loaded (readOutputFormat). */
+  format?: OutputFormat | undefined;
 }
 
 export class CliContext {
@@ -177,7 +180,7 @@ export class CliContext {
 
   /**
    * Generates one answer: streamed to stdout (or one JSON object with --json), a newline at the end,
-   * the --verbose stats line on stderr. Ctrl+C or SIGTERM stops it; what was printed stays, and the
+   * the --verbose stats line on stderr. A structured answer cut short is kept and reported (exit 1). Ctrl+C or SIGTERM stops it; what was printed stays, and the
    * command ends with the signal's exit code (a second signal exits at once).
    */
   async answer(loaded: LoadedModel, answer: AnswerRequest): Promise<GenerationResult> {
@@ -189,6 +192,7 @@ export class CliContext {
       messages: answer.messages,
       imageSource: this.imageSource(),
       signal: this.signal,
+      ...(answer.format !== undefined ? { format: answer.format } : {}),
     };
     const stop: StopHandler = (signal) => {
       if (this.interrupted) return false;
@@ -206,6 +210,8 @@ export class CliContext {
         renderer.endAnswer();
         if (renderer.json) renderer.writeJson(answerJson({ model: loaded.name, dtype: loaded.model.dtypes, prompt: answer.prompt }, result));
         renderer.stats(result);
+        const incomplete = incompleteAnswer(result);
+        if (incomplete) this.fail(incomplete);
         return result;
       });
     } finally {

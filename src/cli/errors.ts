@@ -32,6 +32,18 @@ export class UsageError extends Error {
 }
 
 /**
+ * A structured answer (--format, --schema) that stopped before its JSON document ended: exit 1, the
+ * partial text stays printed.
+ */
+export class IncompleteJsonError extends Error {
+  readonly code = 'JSON_INCOMPLETE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteJsonError';
+  }
+}
+
+/**
  * Codes that are the caller's to fix by changing the command; every other SmolVLMError is a runtime
  * failure (exit 1): VIDEO_INVALID like a bad image, VIDEO_DECODER_MISSING like a missing model file.
  */
@@ -51,6 +63,7 @@ export function classifyError(error: unknown): CliError {
     return { code: error.code, message: error.message, exitCode };
   }
   if (error instanceof UsageError) return { code: 'USAGE', message: error.message, exitCode: EXIT_USAGE };
+  if (error instanceof IncompleteJsonError) return { code: error.code, message: error.message, exitCode: EXIT_FAILURE };
   if (error instanceof CommanderError) {
     const message = error.message.replace(/^error:\s*/i, '').trim().replace(/\s*\n\s*/g, ' ');
     return { code: 'USAGE', message, exitCode: EXIT_USAGE };

@@ -235,6 +235,22 @@ export function videoOptions(include: { fit?: boolean } = {}): OptionGroup<Video
     new Option('--frame-resize <mode>', `how frames are resized: ${VIDEO_RESIZE_MODES.join(', ')} (default model: as the model was released)`).argParser(videoResize),
   ]);
 }
+/** What --format and --schema parse to (the schema is read and checked by readOutputFormat). */
+export type FormatOptions = {
+  format?: 'json';
+  schema?: string;
+};
+
+function jsonOnly(value: string): 'json' {
+  if (value.trim() !== 'json') throw new InvalidArgumentError('The only format is "json" (use --schema for a JSON Schema).');
+  return 'json';
+}
+
+/** Structured output: the answer constrained to JSON, or to a JSON Schema. */
+export const formatOptions = group<FormatOptions>('Structured output:', () => [
+  new Option('--format <json>', 'answer with a JSON object (constrained token by token, so it always parses when complete)').argParser(jsonOnly),
+  new Option('--schema <file|json>', 'answer with JSON valid against this JSON Schema: a file, or the schema inline'),
+]);
 
 /** The output group; a command may say what its --json, --verbose and --quiet mean for it. */
 export function outputOptions(help: { json?: string; verbose?: string; quiet?: string } = {}): OptionGroup<OutputOptions> {

@@ -7,6 +7,7 @@ import { Chalk, chalkStderr, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import type { GenerationResult, SessionDtypes } from '../index.js';
 import { reportError } from './errors.js';
+import { structuredJson } from './structured.js';
 
 export interface RenderOptions {
   json?: boolean;
@@ -210,6 +211,7 @@ export function answerJson(context: AnswerContext, result: GenerationResult): Re
     })),
     prompt: context.prompt,
     text: result.text,
+    ...structuredJson(result),
     finish_reason: result.finishReason,
     usage: {
       prompt_tokens: usage.promptTokens,

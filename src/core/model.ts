@@ -19,11 +19,12 @@ import { repoFromFolderName } from './hub/cache-layout.js';
 import { imageProcessorOptionsFromConfig, type ImageProcessorOptions } from './image/index.js';
 import type { ImageSourceOptions } from './image/source.js';
 import { checkLoadArguments, type LoadOptions } from './load-options.js';
-import { preferredDtypes, readModelDirectory, type ModelDirectory } from './model-files/directory.js';
+import { isJsonObject, preferredDtypes, readModelDirectory, type ModelDirectory } from './model-files/directory.js';
 import type { SessionDtypes } from './model-files/dtypes.js';
 import { readModelSpec, type ModelSpec } from './model-files/spec.js';
 import { ChatTemplate, expandImagePlaceholders, imagePromptString, type ChatMessage, type ImageInput } from './prompt.js';
 import { intraOpThreads } from './runtime.js';
+import { StructuredOutput } from './structured/index.js';
 import { TextTokenizer } from './tokenizer.js';
 import { expandVideoPlaceholders, type VideoProcessorOptions } from './video/index.js';
 import { readMediaSource, type VideoFile } from './video/source.js';
@@ -44,6 +45,7 @@ export class SmolVLM {
   readonly #videos: VideoPreparer;
   /** What every request shares: the sessions, the tokenizer, the features cache. */
   readonly #model: GenerationModel;
+  #structured: StructuredOutput | undefined;
 
   private constructor(
     readonly directory: ModelDirectory,
@@ -71,6 +73,7 @@ export class SmolVLM {
       features,
       videos: this.#videos,
       loadMs,
+      structuredOutput: () => this.structuredOutput(),
       prepareImage: (input, options, source) => this.prepareImage(input, options, source),
       tokenize: (messages, images) => this.tokenize(messages, images),
     };
@@ -96,6 +99,21 @@ export class SmolVLM {
 
   get contextLength(): number {
     return this.spec.contextLength;
+  }
+
+  /**
+   * Structured output for this model (requests with a `format` use it): made on first use from
+   * tokenizer.json, text_config.vocab_size and the end-of-sequence ids; it keeps compiled grammars.
+   */
+  structuredOutput(): StructuredOutput {
+    if (this.#structured) return this.#structured;
+    const textConfig = this.directory.config['text_config'];
+    const vocabSize = isJsonObject(textConfig) ? textConfig['vocab_size'] : undefined;
+    if (typeof vocabSize !== 'number' || !Number.isSafeInteger(vocabSize) || vocabSize < 1) {
+      throw new SmolVLMError('MODEL_INVALID', `config.json in ${this.directory.dir} has no text_config.vocab_size (structured output needs it)`);
+    }
+    this.#structured = new StructuredOutput({ tokenizerJson: this.directory.tokenizerJson, vocabSize, eosTokenIds: this.spec.eosTokenIds });
+    return this.#structured;
   }
 
   /** Reads, decodes and tiles one image; the result can be passed in messages instead of the source. */

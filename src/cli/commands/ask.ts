@@ -1,9 +1,10 @@
 import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
+import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { isImageArgument, readStdinText } from '../inputs.js';
-import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 
 const HELP = `
 The last argument is the question unless -q gives it; the arguments before it are images, all put
@@ -23,6 +24,7 @@ Examples:
   $ echo "What colour is the car?" | smolvlm ask car.jpg
   $ smolvlm ask - "What is this?" < photo.jpg
   $ smolvlm ask clip.mp4 "What happens?" --model smolvlm2-256m
+  $ smolvlm ask receipt.jpg "Read the total." --schema '{"type":"object","properties":{"total":{"type":"number"}},"required":["total"]}'
 
 ${EXIT_CODES_HELP}
 `;
@@ -38,6 +40,7 @@ export function askCommand() {
     generationOptions,
     imageOptions,
     videoOptions(),
+    formatOptions,
     outputOptions(),
   )
     .addHelpText('after', HELP)
@@ -62,8 +65,9 @@ export function askCommand() {
           if (question === '') throw new UsageError('missing question: give it after the images, with -q, or on stdin (stdin was empty)');
         }
         if (question.trim() === '') throw new UsageError('the question is empty');
+        const format = await readOutputFormat(options);
         const loaded = await ctx.loadModel(options);
-        await ctx.answer(loaded, { messages: buildMessages(options, images, question), prompt: question, settings: options });
+        await ctx.answer(loaded, { messages: buildMessages(options, images, question), prompt: question, settings: options, format });
       }),
     );
 }

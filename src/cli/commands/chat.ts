@@ -1,8 +1,9 @@
 import { Command } from '@commander-js/extra-typings';
 import { Conversation, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
+import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { formatOptions, generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 import { History, historyFile } from '../repl/history.js';
 import { runPiped, runTerminal } from '../repl/loop.js';
 import { ChatSession, describeImage } from '../repl/session.js';
@@ -26,6 +27,7 @@ Examples:
   $ smolvlm chat photo.jpg
   $ smolvlm chat --temperature 0.7 --system "Answer in French."
   $ printf 'What is this?\\nWhat colour is it?\\n' | smolvlm chat photo.jpg
+  $ smolvlm chat --schema '{"type":"object","properties":{"tags":{"type":"array","items":{"type":"string"}}}}'
 
 ${EXIT_CODES_HELP}
 `;
@@ -40,6 +42,7 @@ export function chatCommand() {
     generationOptions,
     imageOptions,
     videoOptions({ fit: false }),
+    formatOptions,
     outputOptions(),
   )
     .addHelpText('after', HELP)
@@ -47,6 +50,7 @@ export function chatCommand() {
       runCommand(options, async (ctx) => {
         if (images.includes(STDIN_SOURCE)) throw new UsageError('chat reads messages from stdin, so "-" cannot be an image; pass image files or URLs');
         const { io } = ctx;
+        const format = await readOutputFormat(options);
         const loaded = await ctx.loadModel(options);
         const conversation = new Conversation(loaded.model, {
           modelName: loaded.name,
@@ -54,6 +58,7 @@ export function chatCommand() {
           // An undefined setting means the default, so the options pass through as they are.
           settings: generationSettings(options),
           imageSource: { cwd: io.cwd },
+          ...(format !== undefined ? { format } : {}),
         });
         const interactive = io.stdin.isTTY === true;
         const session = new ChatSession(conversation, loaded, ctx.renderer, io, interactive);

@@ -1,9 +1,10 @@
 import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource, sourceLabel } from '../../index.js';
 import { runCommand } from '../context.js';
+import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { isImageError } from '../inputs.js';
-import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 import { DESCRIBE_PROMPT } from '../prompts.js';
 
 const HELP = `
@@ -21,6 +22,7 @@ Examples:
   $ smolvlm describe --prompt "What animals are in this picture?" zoo.png
   $ curl -s https://example.com/cat.jpg | smolvlm describe -
   $ find . -name '*.jpg' | xargs smolvlm describe --json > captions.jsonl
+  $ smolvlm describe --schema photo.schema.json --json *.jpg | jq -c .data
 
 ${EXIT_CODES_HELP}
 `;
@@ -36,19 +38,21 @@ export function describeCommand() {
     generationOptions,
     imageOptions,
     videoOptions(),
+    formatOptions,
     outputOptions(),
   )
     .addHelpText('after', HELP)
     .action((images, options) =>
       runCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
+        const format = await readOutputFormat(options);
         const loaded = await ctx.loadModel(options);
         for (const image of images) {
           if (ctx.interrupted) break;
           const label = sourceLabel(image);
           if (images.length > 1) ctx.renderer.header(label);
           try {
-            await ctx.answer(loaded, { messages: buildMessages(options, [image], options.prompt), prompt: options.prompt, settings: options });
+            await ctx.answer(loaded, { messages: buildMessages(options, [image], options.prompt), prompt: options.prompt, settings: options, format });
           } catch (error) {
             if (ctx.interrupted || !isImageError(error)) throw error;
             ctx.fail(error, { image: label });

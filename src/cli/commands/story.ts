@@ -1,8 +1,9 @@
 import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource } from '../../index.js';
 import { runCommand } from '../context.js';
+import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 import { storyPrompt } from '../prompts.js';
 
 const HELP = `
@@ -30,6 +31,7 @@ export function storyCommand() {
     generationOptions,
     imageOptions,
     videoOptions(),
+    formatOptions,
     outputOptions(),
   )
     .addHelpText('after', HELP)
@@ -37,9 +39,10 @@ export function storyCommand() {
       runCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
         const prompt = options.prompt ?? storyPrompt(images.length);
+        const format = await readOutputFormat(options);
         const loaded = await ctx.loadModel(options);
         const defaults = { split: images.length > 1 ? false : undefined };
-        await ctx.answer(loaded, { messages: buildMessages(options, images, prompt), prompt, settings: options, defaults });
+        await ctx.answer(loaded, { messages: buildMessages(options, images, prompt), prompt, settings: options, defaults, format });
       }),
     );
 }

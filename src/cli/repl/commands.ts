@@ -7,7 +7,7 @@ import { formatStats } from '../render.js';
 import { extractImageReferences, unquoteToken } from './image-references.js';
 import { editDistance } from './input.js';
 import { describeImage, type ChatSession } from './session.js';
-import { formatSetting, parseSet, SETTINGS } from './settings.js';
+import { FORMAT_PARAMETER, formatFormat, formatSetting, parseFormatValue, parseSet, SETTINGS } from './settings.js';
 
 /** What a command asks of the loop: 'exit' ends the session. */
 export type CommandOutcome = 'exit' | undefined;
@@ -51,7 +51,7 @@ export const COMMANDS: readonly ReplCommand[] = [
   {
     name: 'set',
     usage: '/set <param> <value>',
-    help: `change a setting: ${SETTINGS.map((p) => p.name).join(', ')} ("default" resets); /set verbose|quiet: stats after each answer or not`,
+    help: `change a setting: ${[...SETTINGS.map((p) => p.name), FORMAT_PARAMETER].join(', ')} ("default" resets; format json|<schema>|off); /set verbose|quiet: stats after each answer or not`,
     run: setCommand,
   },
   {
@@ -172,7 +172,7 @@ export const SET_WORDS: readonly string[] = ['parameter', 'system', 'verbose', '
 /** `/show` topics, as Ollama spells them. */
 export const SHOW_TOPICS: readonly string[] = ['info', 'parameters', 'system'];
 
-function setCommand(s: ChatSession, args: string): void {
+async function setCommand(s: ChatSession, args: string): Promise<void> {
   const [first = '', ...rest] = args.split(/\s+/);
   const word = first.toLowerCase();
   // Ollama's spellings: `/set parameter <name> <value>`, `/set system <text>`, `/set verbose|quiet`.
@@ -185,6 +185,12 @@ function setCommand(s: ChatSession, args: string): void {
   }
   if (args === '') {
     s.info(settingsLines(s).join('\n'));
+    return;
+  }
+  const [name = '', value = ''] = /^(\S+)\s*([\s\S]*)$/.exec(args)?.slice(1) ?? [];
+  if (name.toLowerCase() === FORMAT_PARAMETER) {
+    s.conversation.setFormat(await parseFormatValue(value));
+    s.note(`format = ${formatFormat(s.conversation.format)}`);
     return;
   }
   const { spec, change } = parseSet(args);
@@ -205,6 +211,7 @@ function settingsLines(s: ChatSession): string[] {
   const settings = s.conversation.settings;
   const lines = SETTINGS.map((p) => `  ${p.name.padEnd(width)}  ${formatSetting(p, settings, s.loaded.model)}`);
   if (settings.stop?.length) lines.push(`  ${'stop'.padEnd(width)}  ${settings.stop.map((t) => JSON.stringify(t)).join(', ')}`);
+  lines.push(`  ${FORMAT_PARAMETER.padEnd(width)}  ${formatFormat(s.conversation.format)}`);
   return ['settings', ...lines];
 }
 

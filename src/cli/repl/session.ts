@@ -136,6 +136,7 @@ export class ChatSession {
     const { renderer, conversation } = this;
     if (result.finishReason === 'aborted') this.note('(stopped; the partial answer is kept, /retry regenerates it)');
     else if (result.finishReason === 'context') renderer.warn('the answer reached the end of the context; /clear or /save and start again');
+    if (result.structured && !result.structured.complete && result.finishReason !== 'aborted') renderer.warn(`${result.structured.message}; /set max_tokens, then /retry`);
     if (renderer.json) {
       const prompt = kind === 'ask' ? message.text : [...conversation.messages].reverse().find((m) => m.role === 'user')?.text ?? '';
       renderer.writeJson({ ...answerJson({ model: this.loaded.name, dtype: this.loaded.model.dtypes, prompt }, result), cached_tokens: result.usage.cachedTokens });

@@ -2,7 +2,18 @@
  * `/set <param> <value>` and how `/show` prints a setting, derived from the library's settings table:
  * the same names as transcripts, the same rules and messages as the command-line flags.
  */
-import { SETTINGS as ALL_SETTINGS, findSetting as findAnySetting, isSmolVLMError, parseSettingText, type ConversationSettings, type SettingSpec, type SmolVLM } from '../../index.js';
+import {
+  SETTINGS as ALL_SETTINGS,
+  findSetting as findAnySetting,
+  isSmolVLMError,
+  parseSettingText,
+  readSchemaArgument,
+  type ConversationSettings,
+  type JsonSchema,
+  type OutputFormat,
+  type SettingSpec,
+  type SmolVLM,
+} from '../../index.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -57,4 +68,29 @@ export function formatSetting(spec: SettingSpec, settings: Readonly<Conversation
     return sampling ? `${spec.key === 'fps' ? sampling.fps : sampling.maxFrames} (model default)` : 'no video (this model)';
   }
   return defaultNote(spec.defaultText);
+}
+
+/**
+ * `/set format json|<schema>|off`: the answers' format, a request field rather than a row of the
+ * settings table (it is a document, not a scalar). The schema is inline JSON or a file; off and
+ * default turn structured output off. Conversation.setFormat checks it.
+ */
+export const FORMAT_PARAMETER = 'format';
+
+/** Parses the value of `/set format` (undefined: off). */
+export async function parseFormatValue(value: string): Promise<OutputFormat | undefined> {
+  const text = value.trim();
+  if (text === '') throw new UsageError('missing value: /set format json|<JSON Schema, inline or a file>|off');
+  if (text === 'off' || text === 'default') return undefined;
+  if (text === 'json') return 'json';
+  // Checked by Conversation.setFormat.
+  return { schema: (await readSchemaArgument(text)) as JsonSchema };
+}
+
+/** How /show prints the format. */
+export function formatFormat(format: OutputFormat | undefined): string {
+  if (format === undefined) return 'off (default)';
+  if (format === 'json') return 'json';
+  const text = JSON.stringify(format.schema);
+  return `schema ${text.length > 70 ? `${text.slice(0, 69)}…` : text}`;
 }

@@ -10,9 +10,11 @@ import type { FinishReason } from '../generation/types.js';
 import type { ImageSourceOptions } from '../image/source.js';
 import type { GenerationResult, SmolVLM } from '../model.js';
 import { PromptCache } from '../generation/prompt-cache.js';
+import { checkFormat } from '../generation/request.js';
 import type { ChatMessage, ContentPart } from '../prompt.js';
 import type { SamplingOptions } from '../generation/sampling.js';
 import { isSettingKey, validateSettings } from '../settings.js';
+import type { OutputFormat } from '../structured/index.js';
 import { TextStream } from '../generation/stream.js';
 import {
   imageOptions,
@@ -48,6 +50,8 @@ export interface ConversationOptions {
   imageSource?: ImageSourceOptions;
   /** The model's name as the user knows it, written into transcripts. */
   modelName?: string;
+  /** Structured output for every answer (see setFormat). */
+  format?: OutputFormat;
 }
 
 export interface ConversationNotice {
@@ -98,6 +102,7 @@ export class Conversation {
   modelName: string | undefined;
   #system: string | undefined;
   #settings: ConversationSettings;
+  #format: OutputFormat | undefined;
   #messages: MessageEntry[] = [];
   #pending: MediaEntry[] = [];
   #last: TurnResult | undefined;
@@ -118,6 +123,21 @@ export class Conversation {
     this.#settings = { maxTokens: DEFAULT_CONVERSATION_MAX_TOKENS };
     this.updateSettings(options.settings ?? {});
     this.setSystem(options.system);
+    this.setFormat(options.format);
+  }
+
+  /** The answers' format (structured output), or undefined for free text. */
+  get format(): OutputFormat | undefined {
+    return this.#format;
+  }
+
+  /**
+   * Constrains the next answers to JSON ('json') or to a JSON Schema ({ schema }); undefined turns it
+   * off. Checked at once (USAGE naming the problem); not while stop strings are set.
+   */
+  setFormat(format: OutputFormat | undefined): void {
+    if (format !== undefined) checkFormat(format, this.#settings.stop);
+    this.#format = format;
   }
 
   get system(): string | undefined {
@@ -325,6 +345,7 @@ export class Conversation {
       ...(options.signal ? { signal: options.signal } : {}),
       cache: this.cache,
       ...(options.onToken ? { onToken: options.onToken } : {}),
+      ...(this.#format !== undefined ? { format: this.#format } : {}),
     });
     for await (const piece of stream) emit(piece);
     const result = await stream.result;

@@ -44,6 +44,10 @@ export async function decodeBatchStep(sessions: DecoderSessions, batch: BatchKvC
  */
 export async function decodeSequence(sessions: DecoderSessions, sequence: DecodeSequence, promptLogits: Float32Array): Promise<void> {
   sequence.accept(promptLogits);
-  while (!sequence.finished) await decodeStep(sessions, sequence);
+  await sequence.settled();
+  while (!sequence.finished) {
+    await decodeStep(sessions, sequence);
+    await sequence.settled();
+  }
   sequence.end();
 }

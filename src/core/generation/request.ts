@@ -5,6 +5,7 @@
  */
 import { ROLES } from '../prompt.js';
 import { checkSetting, settingSpec } from '../settings.js';
+import { checkOutputFormat } from '../structured/index.js';
 import { describeValue, isRecord, usageError, type UntypedRecord } from '../untyped.js';
 import { IMAGE_INPUT_RULE, isPreparedImage } from './images.js';
 import { PromptCache } from './prompt-cache.js';
@@ -58,7 +59,7 @@ function checkPart(part: unknown, label: string): void {
   }
 }
 
-/** Throws unless the decoding options (maxNewTokens, sampling, stop, signal, cache, onToken) are valid. */
+/** Throws unless the decoding options (maxNewTokens, sampling, stop, signal, cache, onToken, format) are valid. */
 export function checkDecodeOptions(options: UntypedRecord): void {
   if (options.maxNewTokens !== undefined) checkSetting(settingSpec('maxTokens'), options.maxNewTokens, 'maxNewTokens');
   if (options.sampling !== undefined) {
@@ -69,6 +70,16 @@ export function checkDecodeOptions(options: UntypedRecord): void {
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) usageError(`signal must be an AbortSignal, got ${describeValue(options.signal)}`);
   if (options.cache !== undefined && !(options.cache instanceof PromptCache)) usageError(`cache must be a PromptCache, got ${describeValue(options.cache)}`);
   if (options.onToken !== undefined && typeof options.onToken !== 'function') usageError(`onToken must be a function, got ${describeValue(options.onToken)}`);
+  if (options.format !== undefined) checkFormat(options.format, options.stop);
+}
+
+/**
+ * Throws unless `format` is 'json' or { schema } with a schema the engine enforces. Stop strings are
+ * refused beside it: one cutting the document short would leave JSON that never parses.
+ */
+export function checkFormat(format: unknown, stop: unknown): void {
+  checkOutputFormat(format);
+  if (Array.isArray(stop) && stop.length > 0) usageError('stop strings cannot be used with a format (structured output ends when its JSON document is complete)');
 }
 
 /** Throws unless `image` is undefined or valid ImageOptions (the model's own bound on longestEdge is checked when tiling). */

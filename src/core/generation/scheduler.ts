@@ -209,6 +209,7 @@ export class BatchScheduler {
 
   /** One decoder run for every active sequence. */
   async #step(): Promise<void> {
+    await this.#settle();
     this.#leaveFinished();
     if (this.#active.length === 0) return;
     this.#arrange();
@@ -221,7 +222,19 @@ export class BatchScheduler {
     } finally {
       this.#stepping = false;
     }
+    await this.#settle();
     this.#leaveFinished();
+  }
+
+  /** Lets each structured-output constraint advance past its last token (a complete document ends its sequence). */
+  async #settle(): Promise<void> {
+    await Promise.all(
+      this.#active.map((member) =>
+        member.sequence.settled().catch((error: unknown) => {
+          member.error ??= error;
+        }),
+      ),
+    );
   }
 
   /** One run for the batch's rows, then each sequence picks its token (an error stays its own). */

@@ -16,6 +16,7 @@ import { SmolVLMError, throwIfCancelled } from '../errors.js';
 import type { ImageSourceOptions } from '../image/source.js';
 import type { ModelSpec } from '../model-files/spec.js';
 import type { ChatMessage, ImageInput } from '../prompt.js';
+import { readStructuredAnswer, type JsonConstraint, type StructuredAnswer, type StructuredOutput } from '../structured/index.js';
 import type { TextTokenizer } from '../tokenizer.js';
 import type { ImageFeatures } from './features.js';
 import { decodeSequence, type DecodeLoop, type DecoderSessions } from './generate.js';
@@ -36,6 +37,8 @@ export interface GenerationModel extends DecoderSessions {
   readonly features: ImageFeatures;
   readonly videos: VideoPreparer;
   readonly loadMs: number;
+  /** Structured output for this model (the grammar engine is set up on first use). */
+  structuredOutput(): StructuredOutput;
   prepareImage(input: ImageInput, options?: ImageOptions, source?: ImageSourceOptions): Promise<PreparedImage>;
   tokenize(messages: readonly ChatMessage[], images: readonly PreparedImage[]): TokenizedPrompt;
 }
@@ -57,6 +60,9 @@ export class GenerateResponseState {
   #features: ReadonlyMap<string, Float32Array> = new Map();
   #promptLogits: Float32Array | undefined;
   #sequence: DecodeSequence | undefined;
+  #structured: StructuredAnswer | undefined;
+  /** Compiling the format and starting its constraint (counted in the time to the first token). */
+  #formatMs = 0;
   #imageMs = 0;
   #encodeMs = 0;
   #prefillStarted = 0;
@@ -156,6 +162,7 @@ export class GenerateResponseState {
     const { sampling, stop, signal, onToken } = this.#options;
     const { tokenizer, spec } = this.#model;
     const promptLogits = need(this.#promptLogits, 'prefill');
+    const constraint = await this.#constraint();
     this.#sequence = new DecodeSequence({
       prompt: need(this.#prompt, 'tokenize').ids,
       kv: need(this.#kv, 'encode'),
@@ -168,8 +175,25 @@ export class GenerateResponseState {
       ...(sampling ? { sampling } : {}),
       ...(signal ? { signal } : {}),
       ...(onToken ? { onToken } : {}),
+      ...(constraint ? { constraint } : {}),
     });
-    await loop(this.#sequence, promptLogits);
+    try {
+      await loop(this.#sequence, promptLogits);
+      await this.#sequence.settled();
+      if (constraint) this.#structured = readStructuredAnswer(this.#sequence.text, constraint.canEnd());
+    } finally {
+      constraint?.dispose();
+    }
+  }
+
+  /** The request's format as a constraint, or undefined without one. */
+  async #constraint(): Promise<JsonConstraint | undefined> {
+    const { format } = this.#options;
+    if (format === undefined) return undefined;
+    const started = performance.now();
+    const constraint = await this.#model.structuredOutput().constraint(format);
+    this.#formatMs = performance.now() - started;
+    return constraint;
   }
 
   /** Step 7: keeps the conversation's state in the prompt cache and reports usage and timings. */
@@ -182,7 +206,9 @@ export class GenerateResponseState {
       cache.imageSpans = imageSpans;
       cache.kv = sequence.kv;
     }
-    return { text: sequence.text, ids: sequence.ids, finishReason: need(sequence.finishReason, 'decode'), usage: this.#usage(sequence), timings: this.#timings(sequence) };
+    const finishReason = need(sequence.finishReason, 'decode');
+    const structured = this.#structured ? { structured: this.#structured } : {};
+    return { text: sequence.text, ids: sequence.ids, finishReason, ...structured, usage: this.#usage(sequence), timings: this.#timings(sequence) };
   }
 
   /** Removes the temporary copies of videos the request read from stdin or downloads. */
@@ -227,7 +253,7 @@ export class GenerateResponseState {
       encodeMs: this.#encodeMs,
       prefillMs,
       prefillTokensPerSecond: prefillMs > 0 ? (this.#newIds.length / prefillMs) * 1000 : 0,
-      firstTokenMs: this.#prefillStarted - this.#started + prefillMs + sequence.firstTokenMs,
+      firstTokenMs: this.#prefillStarted - this.#started + prefillMs + this.#formatMs + sequence.firstTokenMs,
       decodeMs: sequence.decodeMs,
       decodeTokensPerSecond: sequence.decodeMs > 0 ? (decodeTokens / sequence.decodeMs) * 1000 : 0,
       totalMs: performance.now() - this.#started,

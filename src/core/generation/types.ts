@@ -1,6 +1,7 @@
 /** The shapes of a generation request and its result (the library's public types). */
 import type { ImageSourceOptions } from '../image/source.js';
 import type { ChatMessage } from '../prompt.js';
+import type { OutputFormat, StructuredAnswer } from '../structured/index.js';
 import type { ImageOptions, PreparedImage } from './images.js';
 import type { ImageSpan, PromptCache } from './prompt-cache.js';
 import type { SamplingOptions } from './sampling.js';
@@ -26,6 +27,12 @@ export interface GenerateRequest {
   cache?: PromptCache;
   /** Called with each generated id (after sampling). */
   onToken?: (id: number) => void;
+  /**
+   * Structured output: the answer is constrained token by token to JSON ('json': an object) or to a
+   * JSON Schema ({ schema }). A request field, not a row of the settings table (settings.ts): it is a
+   * document, not a scalar with a range, and it is checked by checkOutputFormat. Not with `stop`.
+   */
+  format?: OutputFormat;
 }
 
 /** What a request asks of decoding once its prompt is tokenized (GenerateRequest without messages and images). */
@@ -85,6 +92,11 @@ export interface GenerationResult {
   text: string;
   ids: number[];
   finishReason: FinishReason;
+  /**
+   * With a format: `{ complete: true, data }` (the parsed answer, valid against the schema), or
+   * `{ complete: false, message }` when generation stopped before the document ended (the text is kept).
+   */
+  structured?: StructuredAnswer;
   usage: Usage;
   timings: Timings;
 }
