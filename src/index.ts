@@ -84,6 +84,8 @@ export {
 // Image sources as the command line names them: `-` for stdin (at most once), labels for messages, and
 // local paths as people type them (`~`, `file://`, image extensions).
 export { STDIN_SOURCE, assertSingleStdinSource, sourceLabel, type ImageSourceOptions } from './core/image/source.js';
+/** Reads a local image argument now and throws what using it would (a typo fails before any model download). */
+export { checkImageSource } from './core/image/preflight.js';
 export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, isFileUrl, resolveLocalPath, type PathResolveOptions } from './core/image/references.js';
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';

@@ -2,7 +2,7 @@ import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { isImageArgument, readStdinText } from '../inputs.js';
+import { checkImages, isImageArgument, readStdinText } from '../inputs.js';
 import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 
 const HELP = `
@@ -48,6 +48,7 @@ export function askCommand() {
           }
         }
         assertSingleStdinSource(images);
+        await checkImages(images, ctx.imageSource());
         if (question === undefined) {
           if (images.includes(STDIN_SOURCE)) {
             throw new UsageError('missing question: stdin carries the image ("-"), so give the question after the images or with -q');

@@ -2,6 +2,7 @@ import { Command } from '@commander-js/extra-typings';
 import { Conversation, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
+import { checkImages } from '../inputs.js';
 import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 import { History, historyFile } from '../repl/history.js';
 import { runPiped, runTerminal } from '../repl/loop.js';
@@ -44,6 +45,7 @@ export function chatCommand() {
       runCommand(options, async (ctx) => {
         if (images.includes(STDIN_SOURCE)) throw new UsageError('chat reads messages from stdin, so "-" cannot be an image; pass image files or URLs');
         const { io } = ctx;
+        await checkImages(images, { cwd: io.cwd });
         const loaded = await ctx.loadModel(options);
         const conversation = new Conversation(loaded.model, {
           modelName: loaded.name,

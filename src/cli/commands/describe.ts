@@ -2,7 +2,7 @@ import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource, sourceLabel } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { isImageError } from '../inputs.js';
+import { checkImages, isImageError } from '../inputs.js';
 import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 import { DESCRIBE_PROMPT } from '../prompts.js';
 
@@ -38,8 +38,10 @@ export function describeCommand() {
     .action((images, options) =>
       runCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
+        const usable = await checkImages(images, ctx.imageSource(), (error, image) => ctx.fail(error, { image: sourceLabel(image) }));
+        if (usable.length === 0) return;
         const loaded = await ctx.loadModel(options);
-        for (const image of images) {
+        for (const image of usable) {
           if (ctx.interrupted) break;
           const label = sourceLabel(image);
           if (images.length > 1) ctx.renderer.header(label);

@@ -2,6 +2,7 @@ import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
+import { checkImages } from '../inputs.js';
 import { buildMessages, generationOptions, imageOptions, modelOptions, outputOptions, withOptions } from '../options.js';
 import { storyPrompt } from '../prompts.js';
 
@@ -34,6 +35,7 @@ export function storyCommand() {
     .action((images, options) =>
       runCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
+        await checkImages(images, ctx.imageSource());
         const prompt = options.prompt ?? storyPrompt(images.length);
         const loaded = await ctx.loadModel(options);
         const defaults = { split: images.length > 1 ? false : undefined };
