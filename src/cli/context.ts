@@ -208,6 +208,7 @@ export async function runCommand(options: OutputOptions, body: (ctx: CliContext)
   const ctx = new CliContext(options, io);
   ctx.installSignalHandlers();
   try {
+    await ctx.renderer.prepareSpinner();
     const code = await body(ctx);
     process.exitCode = typeof code === 'number' && !ctx.interrupted ? code : ctx.exitCode;
   } catch (error) {

@@ -7,8 +7,8 @@ import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/
 import { packageVersion } from '../index.js';
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, reportError } from './errors.js';
 import { MODEL_ENV } from './options.js';
-import { colorAllowed } from './render.js';
-import { Chalk, chalkStderr } from 'chalk';
+import { colorLevel } from './render.js';
+import { Chalk } from 'chalk';
 
 /** Builds one top-level command. */
 export type CommandFactory = () => CommandUnknownOpts;
@@ -18,7 +18,7 @@ export const ENVIRONMENT_HELP = `Environment:
   HF_HUB_CACHE     Hugging Face cache (else $HF_HOME/hub, else ~/.cache/huggingface/hub)
   HF_ENDPOINT      Hub address; HF_TOKEN: token for gated or private models
   HF_HUB_OFFLINE   1: use the cache only (as --offline)
-  NO_COLOR         no colours on stderr`;
+  NO_COLOR         no colours on stderr; FORCE_COLOR: colours even in a pipe (0-3)`;
 
 /** exitOverride and quiet error output on a command and all its subcommands; main() reports errors itself. */
 function configureTree(command: CommandUnknownOpts): void {
@@ -66,8 +66,7 @@ export async function main(commands: readonly CommandFactory[], argv: readonly s
       if (error.code === 'commander.help') return EXIT_USAGE;
     }
     const json = argv.includes('--json');
-    const colour = colorAllowed({ color: !argv.includes('--no-color') }) && process.stderr.isTTY === true;
-    const paint = new Chalk({ level: colour ? Math.max(1, chalkStderr.level) as 1 | 2 | 3 : 0 });
+    const paint = new Chalk({ level: colorLevel({ color: !argv.includes('--no-color') }, process.stderr) });
     const verbose = argv.includes('--verbose') || argv.includes('-v');
     const code = reportError(error, { json, verbose, paint: (t) => paint.red.bold(t) });
     if (error instanceof CommanderError && !json) process.stderr.write(`Run "${commandPath(program, argv)} --help" for usage.\n`);

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import './ort-env.js';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from './lazy-modules.js';
 import { SmolVLMError } from './errors.js';
 import { LOGITS_REWRITE, NEW_KV_PREFIX } from './graph-patch.js';
 import {
@@ -96,7 +96,7 @@ export class Decoder {
 
   emptyCache(): KvCache {
     const dims = [1, this.kvHeads, 0, this.headDim];
-    const empty = () => (this.kvType === 'float32' ? new ort.Tensor('float32', new Float32Array(0), dims) : new ort.Tensor('float16', new Uint16Array(0), dims));
+    const empty = () => (this.kvType === 'float32' ? new (onnxRuntime().Tensor)('float32', new Float32Array(0), dims) : new (onnxRuntime().Tensor)('float16', new Uint16Array(0), dims));
     return new KvCache(new Map(this.#pastNames.map((n) => [n, empty()])), 0);
   }
 
@@ -115,10 +115,10 @@ export class Decoder {
       position_ids: int64Tensor(positions, [1, seqLen]),
     };
     for (const [name, tensor] of cache.tensors) feeds[name] = tensor;
-    if (this.#hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([past > 0 ? 1 : 0]), [1]);
+    if (this.#hasUseCacheBranch) feeds.use_cache_branch = new (onnxRuntime().Tensor)('bool', new Uint8Array([past > 0 ? 1 : 0]), [1]);
     // Two rows, not one: MatMulNBits (q4) takes another kernel for a single row, whose sums differ in the
     // last bits from the full prompt's; with two rows the last row is bit-identical to the original graph's.
-    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', new BigInt64Array([allLogits ? 0n : BigInt(Math.min(2, seqLen))]), []);
+    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new (onnxRuntime().Tensor)('int64', new BigInt64Array([allLogits ? 0n : BigInt(Math.min(2, seqLen))]), []);
     if (this.#fetches) {
       // Only the new rows come back (not a copy of the whole cache per step); append them here.
       const outputs = await this.session.run(feeds, this.#fetches);
@@ -173,7 +173,7 @@ export class Decoder {
       const rows = outputs[this.#newNames![i]!]!.data as KvArray;
       if (rows.length !== heads * seqLen * d) throw new SmolVLMError('MODEL_INVALID', `${path.basename(this.file)}: ${this.#newNames![i]} has ${rows.length} values, expected ${heads * seqLen * d}`);
       for (let h = 0; h < heads; h++) buffer.set(rows.subarray(h * seqLen * d, (h + 1) * seqLen * d), h * total * d + past * d);
-      cache.tensors.set(name, new ort.Tensor(this.kvType, buffer.subarray(0, heads * total * d) as Float32Array, [1, heads, total, d]));
+      cache.tensors.set(name, new (onnxRuntime().Tensor)(this.kvType, buffer.subarray(0, heads * total * d) as Float32Array, [1, heads, total, d]));
     }
     cache.length = total;
   }
@@ -188,7 +188,7 @@ export class Decoder {
       const rowFrom = cache.length * this.headDim;
       const rowTo = length * this.headDim;
       for (let h = 0; h < this.kvHeads; h++) dst.set(src.subarray(h * rowFrom, h * rowFrom + rowTo), h * rowTo);
-      tensors.set(name, new ort.Tensor(tensor.type as 'float32', dst as Float32Array, [1, this.kvHeads, length, this.headDim]));
+      tensors.set(name, new (onnxRuntime().Tensor)(tensor.type as 'float32', dst as Float32Array, [1, this.kvHeads, length, this.headDim]));
     }
     return new KvCache(tensors, length);
   }

@@ -1,4 +1,5 @@
-import { Template } from '@huggingface/jinja';
+import type { Template } from '@huggingface/jinja';
+import { jinja } from './lazy-modules.js';
 import { SmolVLMError } from './errors.js';
 import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-files/spec.js';
 
@@ -36,7 +37,7 @@ export class ChatTemplate {
   readonly #template: Template;
 
   constructor(source: string) {
-    this.#template = new Template(source);
+    this.#template = new (jinja().Template)(source);
   }
 
   render(messages: readonly ChatMessage[], addGenerationPrompt = true): string {
