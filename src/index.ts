@@ -107,3 +107,5 @@ export {
   SATURATING_INT8_DTYPE_PREFERENCE,
   type DefaultDtypeChoice,
 } from './core/default-dtype.js';
+/** Versions and platform for `smolvlm version` and bug reports (loads onnxruntime and sharp). */
+export { environmentReport, formatEnvironmentReport, type EnvironmentReport } from './core/environment.js';

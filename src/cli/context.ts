@@ -4,6 +4,7 @@
  * it (commands/describe.ts is the model).
  */
 import { SmolVLM, type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions } from '../index.js';
+import { reportEnvironment } from './commands/version.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from './errors.js';
 import { resolveModel } from './model-ref.js';
 import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions } from './options.js';
@@ -215,6 +216,8 @@ export async function runCommand(options: OutputOptions, body: (ctx: CliContext)
     ctx.renderer.endAnswer(false);
     process.exitCode = ctx.interrupted ? ctx.exitCode : ctx.renderer.error(error);
   } finally {
+    // --verbose: a failed command ends with what a bug report needs.
+    if (process.exitCode !== EXIT_OK && !ctx.interrupted && ctx.renderer.verbose && !ctx.renderer.json) await reportEnvironment(io.stderr);
     ctx.dispose();
   }
 }

@@ -6,6 +6,7 @@ import { modelsCommand } from './commands/models.js';
 import { pullCommand } from './commands/pull.js';
 import { rmCommand } from './commands/rm.js';
 import { storyCommand } from './commands/story.js';
+import { versionCommand } from './commands/version.js';
 import { main, type CommandFactory } from './program.js';
 
 const COMMANDS: CommandFactory[] = [
@@ -16,6 +17,7 @@ const COMMANDS: CommandFactory[] = [
   pullCommand,
   modelsCommand,
   rmCommand,
+  versionCommand,
 ];
 
 process.exitCode = await main(COMMANDS);

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { packageVersion } from '../index.js';
+import { reportEnvironment } from './commands/version.js';
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, reportError } from './errors.js';
 import { MODEL_ENV } from './options.js';
 import { colorLevel } from './render.js';
@@ -62,13 +63,14 @@ export async function main(commands: readonly CommandFactory[], argv: readonly s
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
-      // `smolvlm` alone prints the help (on stderr) and is a usage error.
-      if (error.code === 'commander.help') return EXIT_USAGE;
+      // `smolvlm` alone prints the help (on stderr) and is a usage error; `smolvlm help [command]` is not.
+      if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     const json = argv.includes('--json');
     const paint = new Chalk({ level: colorLevel({ color: !argv.includes('--no-color') }, process.stderr) });
     const verbose = argv.includes('--verbose') || argv.includes('-v');
     const code = reportError(error, { json, verbose, paint: (t) => paint.red.bold(t) });
+    if (verbose && !json) await reportEnvironment(process.stderr);
     if (error instanceof CommanderError && !json) process.stderr.write(`Run "${commandPath(program, argv)} --help" for usage.\n`);
     return code;
   }

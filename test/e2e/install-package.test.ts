@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +30,7 @@ test('npm pack, npm i -g <tgz> into a temporary prefix, then the installed smolv
   const model = await ensureFixtureModel('tiny');
   const packDir = path.join(scratch, 'pack');
   const prefix = path.join(scratch, 'prefix');
+  mkdirSync(packDir);
   await run('npm', ['pack', '--pack-destination', packDir], { cwd: repoRoot, env, maxBuffer: 64 << 20 });
   const tarballs = readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
   assert.equal(tarballs.length, 1, tarballs.join(', '));
