@@ -1,6 +1,7 @@
 /** The `smolvlm` executable. To add a command: import its factory and list it in COMMANDS. */
 import { askCommand } from './commands/ask.js';
 import { chatCommand } from './commands/chat.js';
+import { completionCommand } from './commands/completion.js';
 import { describeCommand } from './commands/describe.js';
 import { modelsCommand } from './commands/models.js';
 import { pullCommand } from './commands/pull.js';
@@ -18,6 +19,7 @@ const COMMANDS: CommandFactory[] = [
   modelsCommand,
   rmCommand,
   versionCommand,
+  completionCommand,
 ];
 
 process.exitCode = await main(COMMANDS);

@@ -13,7 +13,7 @@ question is not given and no image is read from stdin, the question is read from
 Images: paths (~ expanded), file:// and http(s):// URLs, data: URIs, or - for stdin.
 
 Examples:
-  $ smolvlm ask photo.jpg "What is written on the sign?"
+  $ smolvlm ask fixtures/images/rocket.jpg "What is happening in this photo?"
   $ smolvlm ask before.png after.png "What changed between these two screenshots?"
   $ smolvlm ask -q "How many people are there?" https://example.com/crowd.jpg
   $ smolvlm ask "Write a haiku about autumn."

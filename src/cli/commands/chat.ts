@@ -22,7 +22,7 @@ Not a terminal: each line (or """ block) of stdin is a message, answers go to st
 everything else to stderr; commands work the same.
 
 Examples:
-  $ smolvlm chat photo.jpg
+  $ smolvlm chat fixtures/images/coffee.jpg
   $ smolvlm chat --temperature 0.7 --system "Answer in French."
   $ printf 'What is this?\\nWhat colour is it?\\n' | smolvlm chat photo.jpg
 

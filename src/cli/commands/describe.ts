@@ -14,7 +14,7 @@ one JSON object per line with --json. An image that cannot be read is reported a
 Images: paths (~ expanded), file:// and http(s):// URLs, data: URIs, or - for stdin.
 
 Examples:
-  $ smolvlm describe photo.jpg
+  $ smolvlm describe fixtures/images/cat.jpg
   $ smolvlm describe --prompt "What animals are in this picture?" zoo.png
   $ curl -s https://example.com/cat.jpg | smolvlm describe -
   $ find . -name '*.jpg' | xargs smolvlm describe --json > captions.jsonl

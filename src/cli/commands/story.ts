@@ -12,7 +12,7 @@ With several images, tiling is off by default (each image costs one tile instead
 --split turns it back on for more detail at a much higher token cost.
 
 Examples:
-  $ smolvlm story morning.jpg noon.jpg night.jpg
+  $ smolvlm story fixtures/images/*.jpg
   $ smolvlm story --temperature 0.8 --seed 7 a.jpg b.jpg
   $ smolvlm story --prompt "Write a poem about these photos." a.jpg b.jpg
 
