@@ -109,6 +109,8 @@ export {
 } from './core/image/references.js';
 // Video input: the environment variable naming the ffmpeg binary to use.
 export { FFMPEG_ENV } from './core/video/index.js';
+/** Reads a local image argument now and throws what using it would (a typo fails before any model download). */
+export { checkImageSource } from './core/image/preflight.js';
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';
 export { packageVersion } from './core/version.js';
@@ -187,3 +189,5 @@ export {
   type StructuredAnswer,
   type StructuredModelInfo,
 } from './core/structured/index.js';
+/** Versions and platform for `smolvlm version` and bug reports (loads onnxruntime and sharp). */
+export { environmentReport, formatEnvironmentReport, type EnvironmentReport } from './core/environment.js';

@@ -6,7 +6,10 @@
  *
  *   node --import tsx scripts/bench/index.ts [--runs 3] [--dtype int8[,fp32,...]] [--scenarios text,single,photo,square]
  *     [--engines ours,theirs,floor] [--tokens 64] [--baseline <git rev>] [--ours-rev <git rev>]
- *     [--variant name=<load options json>]
+ *     [--variant name=<load options json>] [--startup-runs 5] [--startup-only]
+ *
+ * First, startup: the model-free commands (--version, --help, models, completion) against a bare
+ * `node -e 0` (target: at most 2x); --startup-runs 0 skips it, --startup-only stops after it.
  *
  * `ours` runs a copy of src taken at the start (or of --ours-rev); --baseline adds a column `base` with
  * our engine at that revision; each --variant adds a column with other SmolVLM.load options.
@@ -26,6 +29,7 @@ import { TextTokenizer } from '../../src/core/tokenizer.js';
 import { ENGINES, SCENARIOS, type ChildResult, type ChildTask, type Engine, type Scenario, type ScenarioName } from './common.js';
 import { ensureTestImage } from './images.js';
 import { engineTitle, markdownTable, SCENARIO_TITLES, summarise } from './report.js';
+import { measureStartup, startupTable } from './startup.js';
 
 // `--scenarios serve`: the server benchmark, a script of its own (serve.ts) that takes the same options.
 if (process.argv[process.argv.indexOf('--scenarios') + 1] === 'serve') {
@@ -46,6 +50,8 @@ const { values: args } = parseArgs({
     'ours-rev': { type: 'string' },
     variant: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h' },
+    'startup-runs': { type: 'string', default: '5' },
+    'startup-only': { type: 'boolean' },
   },
 });
 if (args.help) {
@@ -65,6 +71,13 @@ for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engi
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const started = Date.now();
 mkdirSync(args.out, { recursive: true });
+
+if (Number(args['startup-runs']) > 0) {
+  const startup = measureStartup(Number(args['startup-runs']));
+  console.log(`\nStartup (fresh process each, ${args['startup-runs']} runs; target at most 2x bare Node):\n\n${startupTable(startup)}\n`);
+  writeFileSync(path.join(args.out, `startup-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(startup, null, 1));
+}
+if (args['startup-only']) process.exit(0);
 
 // Models: the preset with the real dimensions and random weights, generated once into fixtures/generated/bench/
 // (fp32, int8 and q4 always, so that switching --dtype among them does not regenerate).

@@ -4,6 +4,7 @@
  * it (commands/describe.ts is the model).
  */
 import { type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions, type OutputFormat, SmolVLM, type VideoProgress } from '../index.js';
+import { reportEnvironment } from './commands/version.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from './errors.js';
 import { resolveModel } from './model-ref.js';
 import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions, type VideoOptions } from './options.js';
@@ -229,12 +230,15 @@ export async function runCommand(options: OutputOptions, body: (ctx: CliContext)
   const ctx = new CliContext(options, io);
   ctx.installSignalHandlers();
   try {
+    await ctx.renderer.prepareSpinner();
     const code = await body(ctx);
     process.exitCode = typeof code === 'number' && !ctx.interrupted ? code : ctx.exitCode;
   } catch (error) {
     ctx.renderer.endAnswer(false);
     process.exitCode = ctx.interrupted ? ctx.exitCode : ctx.renderer.error(error);
   } finally {
+    // --verbose: a failed command ends with what a bug report needs.
+    if (process.exitCode !== EXIT_OK && !ctx.interrupted && ctx.renderer.verbose && !ctx.renderer.json) await reportEnvironment(io.stderr);
     ctx.dispose();
   }
 }

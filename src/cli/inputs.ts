@@ -1,6 +1,6 @@
 /** Command-line inputs: telling images (and videos) from questions, reading a question from stdin. */
 import { stat } from 'node:fs/promises';
-import { hasImageExtension, hasVideoExtension, isSmolVLMError, resolveLocalPath, STDIN_SOURCE } from '../index.js';
+import { checkImageSource, hasImageExtension, hasVideoExtension, type ImageSourceOptions, isSmolVLMError, resolveLocalPath, STDIN_SOURCE } from '../index.js';
 import { UsageError } from './errors.js';
 
 /** Most bytes of a question read from stdin. */
@@ -47,4 +47,23 @@ export function isImageError(error: unknown): boolean {
       error.code === 'NETWORK' ||
       error.code === 'CONTEXT_OVERFLOW')
   );
+}
+
+/**
+ * Checks the image arguments before the model is resolved, so that a wrong path fails at once with
+ * nothing downloaded. Without `onError` the first failure is thrown; with it, each failing image is
+ * reported through it and left out of the list returned (describe goes on with the others).
+ */
+export async function checkImages(images: readonly string[], source: ImageSourceOptions, onError?: (error: unknown, image: string) => void): Promise<string[]> {
+  const usable: string[] = [];
+  for (const image of images) {
+    try {
+      await checkImageSource(image, source);
+      usable.push(image);
+    } catch (error) {
+      if (onError === undefined || !isImageError(error)) throw error;
+      onError(error, image);
+    }
+  }
+  return usable;
 }

@@ -5,10 +5,11 @@
  */
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { packageVersion } from '../index.js';
+import { reportEnvironment } from './commands/version.js';
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, reportError } from './errors.js';
 import { MODEL_ENV } from './options.js';
-import { colorAllowed } from './render.js';
-import { Chalk, chalkStderr } from 'chalk';
+import { colorLevel } from './render.js';
+import { Chalk } from 'chalk';
 
 /** Builds one top-level command. */
 export type CommandFactory = () => CommandUnknownOpts;
@@ -18,7 +19,7 @@ export const ENVIRONMENT_HELP = `Environment:
   HF_HUB_CACHE     Hugging Face cache (else $HF_HOME/hub, else ~/.cache/huggingface/hub)
   HF_ENDPOINT      Hub address; HF_TOKEN: token for gated or private models
   HF_HUB_OFFLINE   1: use the cache only (as --offline)
-  NO_COLOR         no colours on stderr`;
+  NO_COLOR         no colours on stderr; FORCE_COLOR: colours even in a pipe (0-3)`;
 
 /** exitOverride and quiet error output on a command and all its subcommands; main() reports errors itself. */
 function configureTree(command: CommandUnknownOpts): void {
@@ -32,7 +33,7 @@ export function buildProgram(commands: readonly CommandFactory[]): CommandUnknow
     .description('Run SmolVLM vision-language models locally on their ONNX exports.')
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)
-    .addHelpText('after', `\nExamples:\n  $ smolvlm describe photo.jpg\n  $ smolvlm ask photo.jpg "What is written on the sign?"\n  $ smolvlm story a.jpg b.jpg c.jpg\n  $ smolvlm ask "Write a haiku about autumn."\n\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n`);
+    .addHelpText('after', `\nExamples:\n  $ smolvlm describe fixtures/images/cat.jpg\n  $ smolvlm ask fixtures/images/coffee.jpg "What is in the cup?"\n  $ smolvlm story fixtures/images/*.jpg\n  $ smolvlm ask "Write a haiku about autumn."\n\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n`);
   for (const make of commands) program.addCommand(make());
   configureTree(program);
   return program;
@@ -62,14 +63,14 @@ export async function main(commands: readonly CommandFactory[], argv: readonly s
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
-      // `smolvlm` alone prints the help (on stderr) and is a usage error.
-      if (error.code === 'commander.help') return EXIT_USAGE;
+      // `smolvlm` alone prints the help (on stderr) and is a usage error; `smolvlm help [command]` is not.
+      if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     const json = argv.includes('--json');
-    const colour = colorAllowed({ color: !argv.includes('--no-color') }) && process.stderr.isTTY === true;
-    const paint = new Chalk({ level: colour ? Math.max(1, chalkStderr.level) as 1 | 2 | 3 : 0 });
+    const paint = new Chalk({ level: colorLevel({ color: !argv.includes('--no-color') }, process.stderr) });
     const verbose = argv.includes('--verbose') || argv.includes('-v');
     const code = reportError(error, { json, verbose, paint: (t) => paint.red.bold(t) });
+    if (verbose && !json) await reportEnvironment(process.stderr);
     if (error instanceof CommanderError && !json) process.stderr.write(`Run "${commandPath(program, argv)} --help" for usage.\n`);
     return code;
   }

@@ -4,7 +4,7 @@
  * and neither NO_COLOR nor --no-color is set.
  */
 import { Chalk, chalkStderr, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { GenerationResult, SessionDtypes } from '../index.js';
 import { reportError } from './errors.js';
 import { structuredJson } from './structured.js';
@@ -26,6 +26,31 @@ export interface RenderStreams {
 /** NO_COLOR (any non-empty value) disables colour, as https://no-color.org asks. */
 export function colorAllowed(options: RenderOptions, env: NodeJS.ProcessEnv = process.env): boolean {
   return options.color !== false && !(env.NO_COLOR !== undefined && env.NO_COLOR !== '');
+}
+
+type ColorLevel = 0 | 1 | 2 | 3;
+
+/** FORCE_COLOR as Node and chalk read it: 0/false off, 1/true/empty basic, 2 = 256 colours, 3 = truecolor; undefined when unset. */
+export function forcedColorLevel(env: NodeJS.ProcessEnv): ColorLevel | undefined {
+  const value = env.FORCE_COLOR;
+  if (value === undefined) return undefined;
+  if (value === '' || value === 'true') return 1;
+  if (value === 'false') return 0;
+  const level = Number(value);
+  return Number.isInteger(level) && level >= 0 ? (Math.min(level, 3) as ColorLevel) : 1;
+}
+
+/**
+ * The colour level for one stream: none with --no-color; FORCE_COLOR when set (it wins over NO_COLOR
+ * and over a pipe, as in Node itself); none with NO_COLOR or when the stream is not a terminal; else
+ * what the terminal supports (at least basic colours).
+ */
+export function colorLevel(options: RenderOptions, stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): ColorLevel {
+  if (options.color === false) return 0;
+  const forced = forcedColorLevel(env);
+  if (forced !== undefined) return forced;
+  if (!colorAllowed(options, env) || stream.isTTY !== true) return 0;
+  return Math.max(1, chalkStderr.level) as ColorLevel;
 }
 
 export class Renderer {
@@ -52,9 +77,16 @@ export class Renderer {
     this.quiet = options.quiet === true;
     this.stderrIsTTY = streams.stderr.isTTY === true;
     this.stdoutIsTTY = streams.stdout.isTTY === true;
-    const allowed = colorAllowed(options, streams.env);
-    this.err = new Chalk({ level: allowed && this.stderrIsTTY ? Math.max(1, chalkStderr.level) as 1 | 2 | 3 : 0 });
-    this.out = new Chalk({ level: allowed && this.stdoutIsTTY ? Math.max(1, chalkStderr.level) as 1 | 2 | 3 : 0 });
+    this.err = new Chalk({ level: colorLevel(options, streams.stderr, streams.env) });
+    this.out = new Chalk({ level: colorLevel(options, streams.stdout, streams.env) });
+  }
+
+  /** ora, imported only by commands that may show a spinner (startup of --help and the like stays light). */
+  #ora: typeof import('ora').default | undefined;
+
+  /** Loads the spinner module when a spinner may be shown; spin() does nothing before this. */
+  async prepareSpinner(): Promise<void> {
+    if (this.interactive) this.#ora ??= (await import('ora')).default;
   }
 
   /** Whether a spinner may be shown: stderr is a terminal (with a known width) and not --quiet. */
@@ -64,12 +96,12 @@ export class Renderer {
   }
 
   spin(text: string): void {
-    if (!this.interactive) return;
+    if (!this.interactive || this.#ora === undefined) return;
     if (this.#spinner) {
       this.#spinner.text = text;
       return;
     }
-    this.#spinner = ora({
+    this.#spinner = this.#ora({
       text,
       stream: this.#streams.stderr,
       isEnabled: true,

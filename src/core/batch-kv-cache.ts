@@ -20,7 +20,8 @@
  * its own storage, the batch keeps its `length` up to date, and `remove` gives its positions back as
  * the one-sequence cache holds them (`[1, heads, length, headDim]`, with room to grow).
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from './lazy-modules.js';
 import { growCapacity, type KvArray, type KvCache } from './decoder.js';
 import type { FloatType } from './runtime.js';
 
@@ -141,7 +142,7 @@ export class BatchKvCache {
     const columns = this.#columns;
     const past = new Map<string, ort.Tensor>();
     for (const [name, buffer] of this.#buffers) {
-      past.set(name, new ort.Tensor(type, buffer.subarray(0, rows * heads * columns * d) as Float32Array, [rows, heads, columns, d]));
+      past.set(name, new (onnxRuntime().Tensor)(type, buffer.subarray(0, rows * heads * columns * d) as Float32Array, [rows, heads, columns, d]));
     }
     const attentionMask = new BigInt64Array(rows * (columns + 1));
     const positionIds = new BigInt64Array(rows);

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import './ort-env.js';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { BatchKvCache, BatchLayout } from './batch-kv-cache.js';
+import { onnxRuntime } from './lazy-modules.js';
 import { SmolVLMError } from './errors.js';
 import { LOGITS_REWRITE, NEW_KV_PREFIX } from './graph-patch.js';
 import {
@@ -44,7 +44,7 @@ export class KvCache {
     this.buffers = buffers;
     this.capacity = capacity;
     for (const [name, buffer] of buffers) {
-      this.tensors.set(name, new ort.Tensor(type, buffer.subarray(0, heads * this.length * headDim) as Float32Array, [1, heads, this.length, headDim]));
+      this.tensors.set(name, new (onnxRuntime().Tensor)(type, buffer.subarray(0, heads * this.length * headDim) as Float32Array, [1, heads, this.length, headDim]));
     }
   }
 }
@@ -111,7 +111,7 @@ export class Decoder {
 
   emptyCache(): KvCache {
     const dims = [1, this.kvHeads, 0, this.headDim];
-    const empty = () => (this.kvType === 'float32' ? new ort.Tensor('float32', new Float32Array(0), dims) : new ort.Tensor('float16', new Uint16Array(0), dims));
+    const empty = () => (this.kvType === 'float32' ? new (onnxRuntime().Tensor)('float32', new Float32Array(0), dims) : new (onnxRuntime().Tensor)('float16', new Uint16Array(0), dims));
     return new KvCache(new Map(this.#pastNames.map((n) => [n, empty()])), 0);
   }
 
@@ -179,8 +179,8 @@ export class Decoder {
 
   /** use_cache_branch and num_logits_to_keep, when the graph has them (0 keeps every row's logits). */
   #addSwitches(feeds: Record<string, ort.Tensor>, hasPast: boolean, logitsToKeep: number): void {
-    if (this.#hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([hasPast ? 1 : 0]), [1]);
-    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', new BigInt64Array([BigInt(logitsToKeep)]), []);
+    if (this.#hasUseCacheBranch) feeds.use_cache_branch = new (onnxRuntime().Tensor)('bool', new Uint8Array([hasPast ? 1 : 0]), [1]);
+    if (this.#hasLogitsToKeep) feeds.num_logits_to_keep = new (onnxRuntime().Tensor)('int64', new BigInt64Array([BigInt(logitsToKeep)]), []);
   }
 
   /** An output's values, checked to have `expected` of them. */
@@ -239,7 +239,7 @@ export class Decoder {
       const buffer = cache.buffers.get(name)!;
       const rows = this.#outputValues(outputs, this.#newNames![i]!, heads * seqLen * d);
       for (let h = 0; h < heads; h++) buffer.set(rows.subarray(h * seqLen * d, (h + 1) * seqLen * d), h * total * d + past * d);
-      cache.tensors.set(name, new ort.Tensor(this.kvType, buffer.subarray(0, heads * total * d) as Float32Array, [1, heads, total, d]));
+      cache.tensors.set(name, new (onnxRuntime().Tensor)(this.kvType, buffer.subarray(0, heads * total * d) as Float32Array, [1, heads, total, d]));
     }
     cache.length = total;
   }
@@ -254,7 +254,7 @@ export class Decoder {
       const rowFrom = cache.length * this.headDim;
       const rowTo = length * this.headDim;
       for (let h = 0; h < this.kvHeads; h++) dst.set(src.subarray(h * rowFrom, h * rowFrom + rowTo), h * rowTo);
-      tensors.set(name, new ort.Tensor(tensor.type as 'float32', dst as Float32Array, [1, this.kvHeads, length, this.headDim]));
+      tensors.set(name, new (onnxRuntime().Tensor)(tensor.type as 'float32', dst as Float32Array, [1, this.kvHeads, length, this.headDim]));
     }
     return new KvCache(tensors, length);
   }

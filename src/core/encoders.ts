@@ -1,6 +1,6 @@
 import path from 'node:path';
-import './ort-env.js';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from './lazy-modules.js';
 import { EmbeddingTable } from './embedding-table.js';
 import { SmolVLMError } from './errors.js';
 import {
@@ -94,7 +94,7 @@ export class VisionEncoder {
       const n = Math.min(perCall, tiles - first);
       const outputs = await this.session.run({
         pixel_values: floatTensor(this.pixelType, pixelValues.subarray(first * tileFloats, (first + n) * tileFloats), [1, n, 3, tileSize, tileSize]),
-        pixel_attention_mask: new ort.Tensor('bool', mask.subarray(0, n * tileSize * tileSize), [1, n, tileSize, tileSize]),
+        pixel_attention_mask: new (onnxRuntime().Tensor)('bool', mask.subarray(0, n * tileSize * tileSize), [1, n, tileSize, tileSize]),
       });
       const features = tensorToFloat32(outputs.image_features!);
       if (n === tiles) return features;

@@ -19,7 +19,8 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onnx } from '../../proto/onnx.js';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from './lazy-modules.js';
 import { SmolVLMError } from './errors.js';
 import { defaultOptimizedGraphCacheDir } from './optimized-graph-cache.js';
 
@@ -117,9 +118,9 @@ export function int8ProbeModel(): Uint8Array {
 
 /** Runs the probe in onnxruntime: true when the int8 product is not exact. */
 export async function probeInt8Saturation(): Promise<boolean> {
-  const session = await ort.InferenceSession.create(int8ProbeModel(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await onnxRuntime().InferenceSession.create(int8ProbeModel(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   try {
-    const a = new ort.Tensor('uint8', new Uint8Array(PROBE_M * PROBE_K).fill(255), [PROBE_M, PROBE_K]);
+    const a = new (onnxRuntime().Tensor)('uint8', new Uint8Array(PROBE_M * PROBE_K).fill(255), [PROBE_M, PROBE_K]);
     const y = (await session.run({ a })).y!.data as Int32Array;
     const exact = 255 * 127 * PROBE_K;
     return !y.every((v) => v === exact);
@@ -137,7 +138,7 @@ export function defaultInt8CacheFile(env: NodeJS.ProcessEnv = process.env): stri
 function machineKey(cpuinfo: string | undefined): string {
   const flags = cpuinfo === undefined ? '' : (/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? '');
   const flagsHash = createHash('sha256').update(flags.trim()).digest('hex').slice(0, 12);
-  return `${process.platform}-${process.arch} ${os.cpus()[0]?.model.trim() ?? 'unknown cpu'} flags:${flagsHash} onnxruntime ${ort.env.versions.node ?? ort.env.versions.common}`;
+  return `${process.platform}-${process.arch} ${os.cpus()[0]?.model.trim() ?? 'unknown cpu'} flags:${flagsHash} onnxruntime ${onnxRuntime().env.versions.node ?? onnxRuntime().env.versions.common}`;
 }
 
 type Remembered = Record<string, { saturates: boolean }>;

@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import './ort-env.js';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from './lazy-modules.js';
 import { defaultOptimizedGraphCacheDir } from './optimized-graph-cache-dir.js';
 
 export { defaultOptimizedGraphCacheDir };
@@ -88,7 +88,7 @@ function cacheEntryFor(source: string, dir: string, rewriteTag: string): CacheEn
   const st = statSync(real);
   const sourceId = createHash('sha256').update(real).digest('hex').slice(0, 16);
   const key = createHash('sha256')
-    .update([CACHE_FORMAT, real, st.size, st.mtimeMs, st.ino, rewriteTag, ort.env.versions.node ?? '', cpuTag()].join('\0'))
+    .update([CACHE_FORMAT, real, st.size, st.mtimeMs, st.ino, rewriteTag, onnxRuntime().env.versions.node ?? '', cpuTag()].join('\0'))
     .digest('hex')
     .slice(0, 24);
   const base = path.basename(source, '.onnx').replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -164,14 +164,14 @@ function hasExternalData(file: string): boolean {
 }
 
 function loadAsIs(file: string, sessionOptions: ort.InferenceSession.SessionOptions): Promise<OptimizedSession> {
-  return ort.InferenceSession.create(file, sessionOptions).then((session) => ({ session, loadedFrom: file, rewritten: false }));
+  return onnxRuntime().InferenceSession.create(file, sessionOptions).then((session) => ({ session, loadedFrom: file, rewritten: false }));
 }
 
 /** The saved optimized graph of an entry, or undefined when there is none (or it does not load: it is then removed). */
 async function loadSaved(entry: CacheEntry, sessionOptions: ort.InferenceSession.SessionOptions, rewrite: GraphRewrite | undefined): Promise<OptimizedSession | undefined> {
   if (!existsSync(entry.file)) return undefined;
   try {
-    const session = await ort.InferenceSession.create(entry.file, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
+    const session = await onnxRuntime().InferenceSession.create(entry.file, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
     try {
       const now = new Date();
       utimesSync(`${entry.file}.json`, now, now);
@@ -211,7 +211,7 @@ async function optimizeAndSave(file: string, source: string, entry: CacheEntry, 
     let session: ort.InferenceSession;
     try {
       // Warnings off: onnxruntime warns that a saved graph with layout optimizations is CPU-specific (the key says which CPU).
-      session = await ort.InferenceSession.create(source, {
+      session = await onnxRuntime().InferenceSession.create(source, {
         ...sessionOptions,
         optimizedModelFilePath: saved,
         logSeverityLevel: 3,

@@ -1,4 +1,5 @@
-import { Template } from '@huggingface/jinja';
+import type { Template } from '@huggingface/jinja';
+import { jinja } from './lazy-modules.js';
 import { SmolVLMError } from './errors.js';
 import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-files/spec.js';
 import { VIDEO_CHAT_TEMPLATE, VIDEO_TOKEN } from './video/prompt.js';
@@ -58,7 +59,7 @@ export class ChatTemplate {
   readonly #template: Template;
 
   constructor(source: string) {
-    this.#template = new Template(source);
+    this.#template = new (jinja().Template)(source);
   }
 
   render(messages: readonly ChatMessage[], addGenerationPrompt = true): string {
@@ -75,7 +76,7 @@ export class ChatTemplate {
       role: m.role,
       content: contentParts(m).map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: p.type })),
     }));
-    const template = video ? (videoTemplate ??= new Template(VIDEO_CHAT_TEMPLATE)) : this.#template;
+    const template = video ? (videoTemplate ??= new (jinja().Template)(VIDEO_CHAT_TEMPLATE)) : this.#template;
     return template.render({ messages: templateMessages, add_generation_prompt: addGenerationPrompt });
   }
 }

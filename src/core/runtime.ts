@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import './ort-env.js';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from './lazy-modules.js';
 import { SmolVLMError } from './errors.js';
 import { float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
 import { createOptimizedSession, type GraphRewrite, type OptimizedSession } from './optimized-graph-cache.js';
@@ -130,7 +130,7 @@ export function floatTypeOf(meta: Metadata | undefined, file: string): FloatType
 
 /** A float32 array as a tensor of the element type a session expects. */
 export function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
-  return type === 'float32' ? new ort.Tensor('float32', data, dims) : new ort.Tensor('float16', float32ArrayToFloat16(data), dims);
+  return type === 'float32' ? new (onnxRuntime().Tensor)('float32', data, dims) : new (onnxRuntime().Tensor)('float16', float32ArrayToFloat16(data), dims);
 }
 
 /** A float tensor's values as float32 (a view when it already is float32). */
@@ -141,5 +141,5 @@ export function tensorToFloat32(tensor: ort.Tensor): Float32Array {
 }
 
 export function int64Tensor(values: BigInt64Array, dims: readonly number[]): ort.Tensor {
-  return new ort.Tensor('int64', values, dims);
+  return new (onnxRuntime().Tensor)('int64', values, dims);
 }

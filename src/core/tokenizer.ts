@@ -1,4 +1,5 @@
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
+import { tokenizers } from './lazy-modules.js';
 import { SmolVLMError } from './errors.js';
 
 /** The model's tokenizer (tokenizer.json through @huggingface/tokenizers), as the core uses it. */
@@ -8,7 +9,7 @@ export class TextTokenizer {
 
   constructor(tokenizerJson: object, tokenizerConfig: object) {
     try {
-      this.#tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+      this.#tokenizer = new (tokenizers().Tokenizer)(tokenizerJson, tokenizerConfig);
     } catch (error) {
       throw new SmolVLMError('MODEL_INVALID', `tokenizer.json could not be loaded: ${(error as Error).message}`, { cause: error });
     }

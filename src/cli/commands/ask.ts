@@ -3,7 +3,7 @@ import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { isImageArgument, readStdinText } from '../inputs.js';
+import { checkImages, isImageArgument, readStdinText } from '../inputs.js';
 import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 
 const HELP = `
@@ -17,7 +17,7 @@ need a video model (--model smolvlm2-256m or smolvlm2-500m). Frames are sampled 
 (1 per second, at most 64, with their timestamps in the prompt); --fps and --max-frames change that.
 
 Examples:
-  $ smolvlm ask photo.jpg "What is written on the sign?"
+  $ smolvlm ask fixtures/images/rocket.jpg "What is happening in this photo?"
   $ smolvlm ask before.png after.png "What changed between these two screenshots?"
   $ smolvlm ask -q "How many people are there?" https://example.com/crowd.jpg
   $ smolvlm ask "Write a haiku about autumn."
@@ -56,6 +56,7 @@ export function askCommand() {
           }
         }
         assertSingleStdinSource(images);
+        await checkImages(images, ctx.imageSource());
         if (question === undefined) {
           if (images.includes(STDIN_SOURCE)) {
             throw new UsageError('missing question: stdin carries the image ("-"), so give the question after the images or with -q');

@@ -4,6 +4,7 @@ import { runCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { formatOptions, generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { checkImages } from '../inputs.js';
 import { History, historyFile } from '../repl/history.js';
 import { runPiped, runTerminal } from '../repl/loop.js';
 import { ChatSession, describeImage } from '../repl/session.js';
@@ -24,7 +25,7 @@ Not a terminal: each line (or """ block) of stdin is a message, answers go to st
 everything else to stderr; commands work the same.
 
 Examples:
-  $ smolvlm chat photo.jpg
+  $ smolvlm chat fixtures/images/coffee.jpg
   $ smolvlm chat --temperature 0.7 --system "Answer in French."
   $ printf 'What is this?\\nWhat colour is it?\\n' | smolvlm chat photo.jpg
   $ smolvlm chat --schema '{"type":"object","properties":{"tags":{"type":"array","items":{"type":"string"}}}}'
@@ -51,6 +52,7 @@ export function chatCommand() {
         if (images.includes(STDIN_SOURCE)) throw new UsageError('chat reads messages from stdin, so "-" cannot be an image; pass image files or URLs');
         const { io } = ctx;
         const format = await readOutputFormat(options);
+        await checkImages(images, { cwd: io.cwd });
         const loaded = await ctx.loadModel(options);
         const conversation = new Conversation(loaded.model, {
           modelName: loaded.name,

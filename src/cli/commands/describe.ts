@@ -3,7 +3,7 @@ import { assertSingleStdinSource, sourceLabel } from '../../index.js';
 import { runCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { isImageError } from '../inputs.js';
+import { checkImages, isImageError } from '../inputs.js';
 import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
 import { DESCRIBE_PROMPT } from '../prompts.js';
 
@@ -18,7 +18,7 @@ need a video model (--model smolvlm2-256m or smolvlm2-500m). Frames are sampled 
 (1 per second, at most 64, with their timestamps in the prompt); --fps and --max-frames change that.
 
 Examples:
-  $ smolvlm describe photo.jpg
+  $ smolvlm describe fixtures/images/cat.jpg
   $ smolvlm describe --prompt "What animals are in this picture?" zoo.png
   $ curl -s https://example.com/cat.jpg | smolvlm describe -
   $ find . -name '*.jpg' | xargs smolvlm describe --json > captions.jsonl
@@ -46,8 +46,10 @@ export function describeCommand() {
       runCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
         const format = await readOutputFormat(options);
+        const usable = await checkImages(images, ctx.imageSource(), (error, image) => ctx.fail(error, { image: sourceLabel(image) }));
+        if (usable.length === 0) return;
         const loaded = await ctx.loadModel(options);
-        for (const image of images) {
+        for (const image of usable) {
           if (ctx.interrupted) break;
           const label = sourceLabel(image);
           if (images.length > 1) ctx.renderer.header(label);

@@ -4,6 +4,7 @@ import { runCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { checkImages } from '../inputs.js';
 import { storyPrompt } from '../prompts.js';
 
 const HELP = `
@@ -13,7 +14,7 @@ With several images, tiling is off by default (each image costs one tile instead
 video model); each frame costs one tile.
 
 Examples:
-  $ smolvlm story morning.jpg noon.jpg night.jpg
+  $ smolvlm story fixtures/images/*.jpg
   $ smolvlm story --temperature 0.8 --seed 7 a.jpg b.jpg
   $ smolvlm story --prompt "Write a poem about these photos." a.jpg b.jpg
 
@@ -38,6 +39,7 @@ export function storyCommand() {
     .action((images, options) =>
       runCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
+        await checkImages(images, ctx.imageSource());
         const prompt = options.prompt ?? storyPrompt(images.length);
         const format = await readOutputFormat(options);
         const loaded = await ctx.loadModel(options);

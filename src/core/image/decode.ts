@@ -3,7 +3,9 @@
  * EXIF orientation applied, embedded ICC profiles ignored (stored values kept), greyscale and palette
  * expanded to RGB, 16-bit samples reduced to their high byte, alpha kept (not premultiplied).
  */
-import sharp, { type Metadata } from 'sharp';
+import type sharp from 'sharp';
+import type { Metadata } from 'sharp';
+import { sharpModule } from '../lazy-modules.js';
 import { SmolVLMError } from '../errors.js';
 import type { RawImage } from './types.js';
 
@@ -69,7 +71,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
 
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { ...base, limitInputPixels: false }).metadata();
+    meta = await sharpModule()(bytes, { ...base, limitInputPixels: false }).metadata();
   } catch (error) {
     throw new SmolVLMError('IMAGE_INVALID', `cannot read ${name}: not a supported image (${reason(error)})`, { cause: error });
   }
@@ -90,7 +92,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
 
   try {
     // CMYK has no meaningful "stored RGB"; let libvips convert it through its (embedded or generic) profile.
-    const pipeline = sharp(bytes, { ...base, ignoreIcc: !cmyk });
+    const pipeline = sharpModule()(bytes, { ...base, ignoreIcc: !cmyk });
     // Grey (with or without alpha) is widened to RGB(A) by libvips by replicating the sample.
     if (sixteenBit) {
       pipeline.toColourspace('rgb16').raw({ depth: 'ushort' });
