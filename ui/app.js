@@ -203,6 +203,11 @@ function wirePage() {
   });
 }
 
+/** The model's name for the header: a local folder by its last part (a Hub id as it is). */
+function shownName(model) {
+  return /^([./~]|[a-z]:\\)/i.test(model) ? model.split(/[\\/]/).filter(Boolean).pop() ?? model : model;
+}
+
 async function start() {
   wireComposer();
   wirePage();
@@ -211,7 +216,7 @@ async function start() {
   } catch (error) {
     showError(`cannot reach the server: ${error instanceof Error ? error.message : String(error)}`);
   }
-  $('model-name').textContent = state.config.model;
+  $('model-name').textContent = shownName(state.config.model);
   if (state.config.api_key_required && !sessionStorage.getItem(KEY_STORAGE)) askForKey();
   document.body.dataset.ready = 'true';
 }

@@ -135,6 +135,7 @@ describe('the chat page in a browser', { skip: skipUnlessChromium() }, () => {
 
   test('Export gives a transcript that smolvlm chat /load reads, image included', async () => {
     const screenshot = process.env.SMOLVLM_SCREENSHOT;
+    if (screenshot) await page.$eval('#settings', (el) => ((el as HTMLDetailsElement).open = true));
     if (screenshot) await page.screenshot({ path: path.resolve(repoRoot, screenshot) as `${string}.png` });
     const transcript = await page.evaluate(async () => ((await import(String('/app.js'))) as PageChat).chat.transcript());
     const file = path.join(tmp, 'from-page.json');
