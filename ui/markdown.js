@@ -4,7 +4,8 @@
  * no HTML written by the model ever reaches the DOM as markup.
  */
 
-const INLINE = /(`[^`\n]+`|\*\*[^*\n]+\*\*|__[^_\n]+__|\*[^*\s][^*\n]*\*|_[^_\s][^_\n]*_)/;
+// Underscores mark emphasis only outside words (snake_case_names stay as they are).
+const INLINE = /(`[^`\n]+`|\*\*[^*\n]+\*\*|(?<!\w)__[^_\n]+__(?!\w)|\*[^*\s][^*\n]*\*|(?<!\w)_[^_\s][^_\n]*_(?!\w))/;
 
 /** Appends `text` with its inline marks (code, bold, italic) to `parent`. */
 export function appendInline(parent, text) {

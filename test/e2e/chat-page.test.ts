@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser, ElementHandle, Page } from 'puppeteer-core';
 import { ensureFixtureModel } from '../../scripts/fixture-model/index.js';
 import { launchChromium, skipUnlessChromium, watchedPage, type WatchedPage } from '../helpers/browser.js';
 import { binPath } from '../helpers/cli.js';
@@ -163,6 +163,37 @@ describe('the chat page in a browser', { skip: skipUnlessChromium() }, () => {
     assert.equal(result.pwned, undefined);
     assert.match(result.text, /<img src=x onerror="window.__pwned = 1">/);
     assert.match(result.text, /<script>window.__pwned = 2<\/script>/);
+  });
+
+  test('the file picker and paste attach images too, each removable before sending', async () => {
+    const picker = await page.$('#file-input');
+    await (picker as ElementHandle<HTMLInputElement>).uploadFile(path.join(repoRoot, 'fixtures', 'images', 'coffee.jpg'));
+    await page.waitForFunction(() => document.querySelectorAll('#attachments li').length === 1);
+    const bytes = readFileSync(path.join(repoRoot, 'fixtures', 'images', 'rocket.jpg')).toString('base64');
+    await page.$eval('#input', (input, base64) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'rocket.jpg', { type: 'image/jpeg' }));
+      input.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForFunction(() => document.querySelectorAll('#attachments li').length === 2);
+    assert.deepEqual(await page.$$eval('#attachments img', (imgs) => imgs.map((img) => img.getAttribute('alt'))), ['coffee.jpg', 'rocket.jpg']);
+    await page.click('#attachments button[aria-label="Remove coffee.jpg"]');
+    assert.deepEqual(await page.$$eval('#attachments img', (imgs) => imgs.map((img) => img.getAttribute('alt'))), ['rocket.jpg']);
+    await page.click('#attachments button[aria-label="Remove rocket.jpg"]');
+    assert.equal(await page.$$eval('#attachments li', (items) => items.length), 0);
+  });
+
+  test('answers are rendered as Markdown: paragraphs, code blocks, inline code, bold, italic, lists', async () => {
+    const html = await page.evaluate(async () => {
+      const { renderMarkdown } = (await import(String('/markdown.js'))) as { renderMarkdown(text: string): DocumentFragment };
+      const box = document.createElement('div');
+      box.append(renderMarkdown('A **cat** and _a dog_ in snake_case_name.\n\n```js\nlet x = 1 < 2;\n```\n\n1. one `code`\n2. *two*\n\n- dash'));
+      return box.innerHTML;
+    });
+    assert.equal(
+      html,
+      '<p>A <strong>cat</strong> and <em>a dog</em> in snake_case_name.</p><pre><code>let x = 1 &lt; 2;</code></pre><ol><li>one <code>code</code></li><li><em>two</em></li></ol><ul><li>dash</li></ul>',
+    );
   });
 
   test('Stop aborts the answer and the server frees the slot', async () => {
