@@ -200,9 +200,21 @@ describe('the chat page in a browser', { skip: skipUnlessChromium() }, () => {
     await page.click('#new-chat');
     await setField('#max-tokens', '100000');
     await page.type('#input', 'Tell me a very long story about a cat.');
+    // Stop is clicked in the page as the first words show (a test-side click could come after a short answer's end).
+    const stopped = page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const observer = new MutationObserver(() => {
+            if ((document.querySelector('.message.assistant .body')?.textContent ?? '') === '') return;
+            observer.disconnect();
+            document.getElementById('stop')!.click();
+            resolve();
+          });
+          observer.observe(document.getElementById('messages')!, { subtree: true, childList: true, characterData: true });
+        }),
+    );
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => (document.querySelector('.message.assistant .body')?.textContent ?? '') !== '');
-    await page.click('#stop');
+    await stopped;
     await page.waitForSelector('#send:not([hidden])');
     const messages = await pageMessages();
     assert.equal(messages[1]!.stopped, true, 'the answer is marked stopped');
