@@ -132,7 +132,8 @@ export {
   type DefaultDtypeChoice,
 } from './core/default-dtype.js';
 // The OpenAI-compatible server (`smolvlm serve`): start one on a loaded model; the engine seam (what
-// generates: the batched scheduler or one request at a time); the image URL policy; the request log.
+// generates: the batched scheduler or one request at a time); the image URL policy; the request log;
+// the chat page's routes (chatPageRoutes: the page at / and its /ui/config).
 export {
   DEFAULT_HOST,
   DEFAULT_MAX_BODY_BYTES,
@@ -140,9 +141,11 @@ export {
   DEFAULT_QUEUE,
   SequentialEngine,
   SmolVLMServer,
+  chatPageRoutes,
   imageUrlPolicy,
   isLoopbackHost,
   startServer,
+  type ChatPageConfig,
   type GenerationEngine,
   type HealthJson,
   type ImageUrlPolicy,

@@ -133,11 +133,12 @@ describe('other request errors', () => {
     assert.equal(answer.body.error!.code, 'context_length_exceeded');
   });
 
-  test('unknown paths are 404, wrong methods 405 with Allow; GET / is 404 until the chat page exists', async () => {
+  test('unknown paths are 404, wrong methods 405 with Allow; GET / is the chat page', async () => {
     const missing = await fetch(`${serve.url}/v1/completions`, { method: 'POST', body: '{}' });
     assertError(await answerOf(missing), 404, null, /^no such endpoint: \/v1\/completions$/);
     const root = await fetch(`${serve.url}/`);
-    assert.equal(root.status, 404);
+    assert.equal(root.status, 200);
+    assert.match(root.headers.get('content-type') ?? '', /^text\/html/);
     const wrong = await fetch(`${serve.url}/v1/chat/completions`);
     assertError(await answerOf(wrong), 405, null, /^GET is not allowed on \/v1\/chat\/completions \(allowed: POST\)$/);
     assert.equal(wrong.headers.get('allow'), 'POST');

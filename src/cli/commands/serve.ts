@@ -1,5 +1,5 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { BatchScheduler, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_QUEUE, startServer, type GenerationEngine, type SmolVLM } from '../../index.js';
+import { BatchScheduler, chatPageRoutes, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_QUEUE, startServer, type GenerationEngine, type SmolVLM } from '../../index.js';
 import { runCommand, type StopHandler } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_OK, UsageError } from '../errors.js';
 import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, positiveInteger, withOptions } from '../options.js';
@@ -12,6 +12,7 @@ const DEFAULT_PARALLEL = 4;
 const HELP = `
 Serves the model over an OpenAI-compatible API: POST /v1/chat/completions (streaming too),
 GET /v1/models, GET /health. Any OpenAI client works with base URL http://HOST:PORT/v1.
+A chat page is served at http://HOST:PORT/ (--no-ui turns it off).
 The generation flags set the defaults for requests that do not set those fields.
 
 Images in requests: data: URLs always; http(s) URLs only when bound to a loopback address (the
@@ -47,6 +48,7 @@ export function serveCommand() {
       .addOption(new Option('--queue <n>', 'requests that may wait beyond --parallel; more get a 503').argParser(count).default(DEFAULT_QUEUE))
       .addOption(new Option('--max-body <size>', 'largest request body (images included); larger get a 413').argParser(byteSize).default(20 * 1024 * 1024, '20MiB'))
       .option('--cors <origin>', 'let web pages from this origin (or *) call the API; off by default')
+      .option('--no-ui', 'do not serve the chat page at /')
       .option('--allow-image-urls', 'fetch http(s) image URLs even when listening on a non-loopback address'),
     modelOptions,
     generationOptions,
@@ -80,6 +82,10 @@ export function serveCommand() {
             if (!options.quiet) ctx.io.stderr.write(`${formatRequestLog(entry, { json: options.json, verbose: options.verbose })}\n`);
           },
         });
+        if (options.ui) {
+          const config = { model: loaded.name, longest_edge: loaded.model.processorOptions.longestEdge, api_key_required: apiKey !== undefined, response_format: false };
+          for (const route of chatPageRoutes({ config })) server.addRoute(route);
+        }
         ctx.io.stderr.write(`smolvlm: serving ${loaded.name} at ${server.url} (OpenAI base URL ${server.url}/v1)\n`);
         let stopping = false;
         const stop: StopHandler = () => {

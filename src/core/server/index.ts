@@ -6,3 +6,4 @@ export { imageUrlPolicy, isLoopbackHost, type ImageUrlPolicy } from './image-pol
 export type { ServerDefaults, ServerImageSource } from './completions.js';
 export type { Route, Handler, RequestContext } from './http.js';
 export type { ResponseFormat } from './response-format.js';
+export { CHAT_PAGE_CSP, CHAT_PAGE_DIR, chatPageRoutes, type ChatPageConfig, type ChatPageOptions } from './chat-page.js';
