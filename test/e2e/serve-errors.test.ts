@@ -85,7 +85,7 @@ describe('wrong fields are a 400 naming the field', () => {
     ['a local path as image', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: '/etc/passwd' } }] }] }, 'messages[0].content[0].image_url.url', /must be a data: URL or an http\(s\) URL/],
     ['image_size above the model', { messages: hello, image_size: 4096 }, 'image_size', /^image_size must be at most \d+/],
     ['an unknown response_format', { messages: hello, response_format: { type: 'xml' } }, 'response_format.type', /must be "text", "json_object" or "json_schema"/],
-    ['response_format before structured output exists', { messages: hello, response_format: { type: 'json_object' } }, 'response_format', /^response_format is not supported yet$/],
+    ['a response_format schema with an unsupported keyword', { messages: hello, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: 'a+' } } } }, 'response_format', /pattern/],
   ];
   for (const [name, body, param, message] of cases) {
     test(name, async () => assertError(await post({ model: 'm', ...body }), 400, param, message));

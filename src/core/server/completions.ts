@@ -16,8 +16,11 @@ import { ApiError, toApiError } from './errors.js';
 import { parseJsonBody, readBody, sendJson, type RequestContext } from './http.js';
 import type { ImageUrlPolicy } from './image-policy.js';
 import { parseChatRequest, type ChatCompletionRequest } from './request.js';
+import type { ResponseFormat } from './response-format.js';
 import { chunkJson, completionJson, completionMeta, usageChunkJson, type CompletionMeta } from './shapes.js';
 import { SseWriter } from './sse.js';
+import { isSmolVLMError } from '../errors.js';
+import { checkOutputFormat, type OutputFormat } from '../structured/index.js';
 
 /** What a request does not set: the operator's generation settings and system message. */
 export type ServerDefaults = GenerationSettings & { system?: string };
@@ -52,8 +55,8 @@ export class ChatCompletions {
     const { options } = this;
     const request = parseChatRequest(parseJsonBody(await readBody(ctx.req, options.maxBodyBytes, ctx.signal)), options.policy);
     ctx.log.prompt = lastUserText(request.messages);
-    // Structured output (issue 14): pass request.responseFormat.format on as the request's format once the core takes it.
-    if (request.responseFormat) throw new ApiError(400, 'response_format is not supported yet', 'response_format', 'unsupported_parameter');
+    // Structured output: the schema is checked before the request waits for a place (an unsupported keyword is a 400).
+    const format = request.responseFormat ? checkResponseFormat(request.responseFormat.format) : undefined;
     const settings: ServerDefaults = { ...options.defaults, ...request.settings };
     this.#checkImageSize(settings.imageSize);
     const leave = options.admit();
@@ -63,7 +66,7 @@ export class ChatCompletions {
       const cache = options.pool.acquire(prompt.ids, prompt.imageSpans);
       let stream: TextStream<GenerationResult> | undefined;
       try {
-        stream = options.engine.generate({ ...generateOptions(settings), messages: prompt.messages, signal: ctx.signal, cache });
+        stream = options.engine.generate({ ...generateOptions(settings), messages: prompt.messages, signal: ctx.signal, cache, ...(format ? { format } : {}) });
         await (request.stream ? this.#stream(ctx, stream, request.includeUsage) : this.#answer(ctx, stream));
       } finally {
         // The cache and the place are given back once the generation has really ended.
@@ -188,4 +191,16 @@ function lastUserText(messages: readonly ChatMessage[]): string | undefined {
   const last = messages.findLast((m) => m.role === 'user');
   if (!last) return undefined;
   return contentParts(last).flatMap((p) => (p.type === 'text' ? [p.text] : [])).join(' ');
+}
+
+/** The request's response_format as the library's OutputFormat, or a 400 naming response_format. */
+function checkResponseFormat(format: ResponseFormat['format']): OutputFormat {
+  try {
+    checkOutputFormat(format);
+    // Checked: a schema object that passed checkOutputFormat is a JsonSchema.
+    return format as OutputFormat;
+  } catch (error) {
+    if (isSmolVLMError(error)) throw new ApiError(400, error.message, 'response_format', 'invalid_schema');
+    throw error;
+  }
 }
