@@ -85,6 +85,8 @@ export {
 // local paths as people type them (`~`, `file://`, image extensions).
 export { STDIN_SOURCE, assertSingleStdinSource, sourceLabel, type ImageSourceOptions } from './core/image/source.js';
 export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, isFileUrl, resolveLocalPath, type PathResolveOptions } from './core/image/references.js';
+/** The image format bytes start with (undefined when none): the CLI tells image bytes on stdin from a question. */
+export { IMAGE_FORMAT_NAMES, sniffImageFormat } from './core/image/sniff.js';
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';
 export { packageVersion } from './core/version.js';

@@ -1,6 +1,6 @@
 /** Command-line inputs: telling images from questions, reading a question from stdin. */
 import { stat } from 'node:fs/promises';
-import { hasImageExtension, isSmolVLMError, resolveLocalPath, STDIN_SOURCE } from '../index.js';
+import { hasImageExtension, IMAGE_FORMAT_NAMES, isSmolVLMError, resolveLocalPath, sniffImageFormat, STDIN_SOURCE } from '../index.js';
 import { UsageError } from './errors.js';
 
 /** Most bytes of a question read from stdin. */
@@ -22,18 +22,40 @@ export async function isImageArgument(text: string, cwd: string): Promise<boolea
   }
 }
 
-/** Reads stdin as UTF-8 text (for a question), refusing more than MAX_STDIN_TEXT_BYTES. */
+/** Bytes enough to recognize an image by its first bytes (sniff.ts looks at a few dozen). */
+const SNIFF_BYTES = 64;
+
+/**
+ * Refuses stdin that is not a question: an image piped without `-` among the images (it would be read
+ * as a question of tens of thousands of tokens), or other binary data (NUL bytes never occur in text).
+ */
+function checkStdinIsText(head: Buffer): void {
+  const format = sniffImageFormat(head);
+  if (format) {
+    throw new UsageError(`stdin holds a ${IMAGE_FORMAT_NAMES[format]} image, not a question: pass - as the image to read it from stdin (smolvlm ask - "your question")`);
+  }
+  if (head.includes(0)) throw new UsageError('stdin holds binary data, not a question: pipe text, or pass - as the image for image bytes');
+}
+
+/** Reads stdin as UTF-8 text (for a question), refusing more than MAX_STDIN_TEXT_BYTES and image or binary bytes. */
 export async function readStdinText(stdin: NodeJS.ReadableStream, signal?: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
+  let checked = false;
   for await (const chunk of stdin) {
     if (signal?.aborted) break;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
     total += bytes.length;
-    if (total > MAX_STDIN_TEXT_BYTES) throw new UsageError(`the question on stdin is longer than ${MAX_STDIN_TEXT_BYTES / 1024 / 1024} MiB`);
     chunks.push(bytes);
+    if (!checked && total >= SNIFF_BYTES) {
+      checkStdinIsText(Buffer.concat(chunks).subarray(0, SNIFF_BYTES));
+      checked = true;
+    }
+    if (total > MAX_STDIN_TEXT_BYTES) throw new UsageError(`the question on stdin is longer than ${MAX_STDIN_TEXT_BYTES / 1024 / 1024} MiB`);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const text = Buffer.concat(chunks);
+  if (!checked) checkStdinIsText(text);
+  return text.toString('utf8');
 }
 
 /** Errors that belong to one image of several (the others can still be answered). */
