@@ -89,6 +89,8 @@ export { IMAGE_EXTENSIONS, expandHome, hasImageExtension, isFileUrl, resolveLoca
 export { IMAGE_FORMAT_NAMES, sniffImageFormat } from './core/image/sniff.js';
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';
+/** Why a file-system call failed, in words ("permission denied"), for messages naming the file. */
+export { fsErrorReason } from './core/fs-errors.js';
 export { packageVersion } from './core/version.js';
 /**
  * Whether onnxruntime's int8 (U8S8) kernel saturates on this CPU (x86 without VNNI), how that is known

@@ -76,3 +76,14 @@ test('chat /image of a truncated file or a decompression bomb names the file', a
   assert.match(result.stderr, new RegExp(`refusing image "${bomb.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}": 30000x30000`));
   assert.doesNotMatch(result.stderr, /image bytes|\n\s+at /);
 });
+
+test('chat /save and /load failures name the file and the reason in words', async () => {
+  const aFile = path.join(tmp, 'a-file');
+  writeFileSync(aFile, 'x');
+  const input = `/save ${aFile}/chat.md\n/save ${tmp}/missing/chat.json\n/load ${tmp}\n`;
+  const result = await runCli(['chat', '-m', model, '-n', '2'], { stdin: input, env });
+  assert.match(result.stderr, new RegExp(`cannot write ${aFile}/chat\\.md: a part of the path is a file, not a folder`));
+  assert.match(result.stderr, /cannot write .*missing\/chat\.json: no such file or folder/);
+  assert.match(result.stderr, /cannot read .*: it is a folder/);
+  assert.doesNotMatch(result.stderr, /E[A-Z]{3,}/, 'no bare error codes');
+});

@@ -1,7 +1,7 @@
 /** The REPL's slash commands: the table, with each command's body. */
 import path from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
-import { resolveLocalPath, SmolVLMError } from '../../index.js';
+import { fsErrorReason, resolveLocalPath, SmolVLMError } from '../../index.js';
 import { UsageError } from '../errors.js';
 import { formatStats } from '../render.js';
 import { extractImageReferences, unquoteToken } from './image-references.js';
@@ -224,7 +224,7 @@ async function saveCommand(s: ChatSession, args: string): Promise<void> {
   try {
     await writeFile(file, text);
   } catch (error) {
-    throw new SmolVLMError('USAGE', `cannot write ${args}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new SmolVLMError('USAGE', `cannot write ${args}: ${fsErrorReason(error)}`);
   }
   s.note(`saved ${s.conversation.messages.length} messages to ${args}`);
 }
@@ -238,7 +238,7 @@ async function loadCommand(s: ChatSession, args: string): Promise<void> {
   } catch (error) {
     if (error instanceof SyntaxError) throw new SmolVLMError('USAGE', `${args} is not a JSON transcript (${error.message})`);
     const code = (error as NodeJS.ErrnoException).code;
-    throw new SmolVLMError('USAGE', code === 'ENOENT' ? `no such file: ${args}` : `cannot read ${args}: ${code ?? (error as Error).message}`);
+    throw new SmolVLMError('USAGE', code === 'ENOENT' ? `no such file: ${args}` : `cannot read ${args}: ${fsErrorReason(error)}`);
   }
   const report = await s.interruptible((signal) => s.conversation.restore(data, { baseDir: path.dirname(file), signal }));
   for (const missing of report.missing) {
