@@ -15,6 +15,8 @@ export {
 } from './core/hub/index.js';
 /** For front ends that name Hub models and manage the cache (the CLI's --model, pull, models and rm). */
 export { formatRef, hubCacheDir, parseModelReference, type CachedRevision, type ModelReference, type RemoveResult } from './core/hub/index.js';
+/** Re-hashes cached blobs against their names (`smolvlm models --verify`), moving bad ones aside with `fix`. */
+export { describeBadBlob, verifyCachedBlobs, type BadBlob, type CacheVerifyResult, type VerifyCacheOptions } from './core/hub/index.js';
 export type {
   LoadOptions,
   ImageOptions,
