@@ -37,6 +37,15 @@ function checkStdinIsText(head: Buffer): void {
   if (head.includes(0)) throw new UsageError('stdin holds binary data, not a question: pipe text, or pass - as the image for image bytes');
 }
 
+/**
+ * Whether a line of piped chat input shows that stdin is not text: a NUL byte (never in text), or a
+ * first line with bytes that are not UTF-8 or control characters text does not have (an image's
+ * signature, random bytes); GIF and WebP signatures are plain ASCII.
+ */
+export function isBinaryChatLine(line: string, first: boolean): boolean {
+  return line.includes('\u0000') || (first && /^(GIF8[79]a|RIFF)|[\uFFFD\u0001-\u0008\u000E-\u001A\u001C-\u001F]/.test(line));
+}
+
 /** Reads stdin as UTF-8 text (for a question), refusing more than MAX_STDIN_TEXT_BYTES and image or binary bytes. */
 export async function readStdinText(stdin: NodeJS.ReadableStream, signal?: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];

@@ -87,3 +87,11 @@ test('chat /save and /load failures name the file and the reason in words', asyn
   assert.match(result.stderr, /cannot read .*: it is a folder/);
   assert.doesNotMatch(result.stderr, /E[A-Z]{3,}/, 'no bare error codes');
 });
+
+test('an image or random bytes piped into chat are refused before any turn', async () => {
+  for (const stdin of [jpeg, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.from([0xc3, 0x28, 0x01, 0x02, 0x0a, 0x41])]) {
+    const result = await runCli(['chat', '-m', model, '-n', '2'], { stdin, env });
+    assertOneCleanLine(result, 2, /stdin holds binary data \(an image\?\), not chat messages/);
+    assert.equal(result.stdout, '');
+  }
+});
