@@ -15,6 +15,8 @@ export {
 } from './core/hub/index.js';
 /** For front ends that name Hub models and manage the cache (the CLI's --model, pull, models and rm). */
 export { formatRef, hubCacheDir, parseModelReference, type CachedRevision, type ModelReference, type RemoveResult } from './core/hub/index.js';
+/** Re-hashes cached blobs against their names (`smolvlm models --verify`), moving bad ones aside with `fix`. */
+export { describeBadBlob, verifyCachedBlobs, type BadBlob, type CacheVerifyResult, type VerifyCacheOptions } from './core/hub/index.js';
 export type {
   LoadOptions,
   ImageOptions,
@@ -111,8 +113,12 @@ export {
 export { FFMPEG_ENV } from './core/video/index.js';
 /** Reads a local image argument now and throws what using it would (a typo fails before any model download). */
 export { checkImageSource } from './core/image/preflight.js';
+/** The image format bytes start with (undefined when none): the CLI tells image bytes on stdin from a question. */
+export { IMAGE_FORMAT_NAMES, sniffImageFormat } from './core/image/sniff.js';
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';
+/** Why a file-system call failed, in words ("permission denied"), for messages naming the file. */
+export { fsErrorReason } from './core/fs-errors.js';
 export { packageVersion } from './core/version.js';
 /**
  * Whether onnxruntime's int8 (U8S8) kernel saturates on this CPU (x86 without VNNI), how that is known

@@ -161,7 +161,9 @@ export class CliContext {
       onProgress: this.downloadProgress().onProgress,
     });
     renderer.spin(`Loading ${resolved.name}`);
-    const model = await SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) });
+    const model = await endedBySignalsWhile(() =>
+      SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) }),
+    );
     renderer.stopSpinner();
     return { model, name: resolved.name };
   }
@@ -218,6 +220,22 @@ export class CliContext {
     } finally {
       renderer.endAnswer(false);
     }
+  }
+}
+
+/**
+ * Runs `body` with Ctrl+C and SIGTERM left to the system's default action, which ends the process at
+ * once (the shell reports 130 or 143). Loading a model is synchronous native work in onnxruntime
+ * (several seconds per session for a large model) during which no JavaScript handler can run, and
+ * there is no partial answer to keep, so the listeners step aside until it is done.
+ */
+async function endedBySignalsWhile<T>(body: () => Promise<T>): Promise<T> {
+  const saved = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => ({ signal, listeners: process.listeners(signal) }));
+  for (const { signal } of saved) process.removeAllListeners(signal);
+  try {
+    return await body();
+  } finally {
+    for (const { signal, listeners } of saved) for (const listener of listeners) process.on(signal, listener);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Command-line inputs: telling images (and videos) from questions, reading a question from stdin. */
 import { stat } from 'node:fs/promises';
-import { checkImageSource, hasImageExtension, hasVideoExtension, type ImageSourceOptions, isSmolVLMError, resolveLocalPath, STDIN_SOURCE } from '../index.js';
+import { checkImageSource, hasImageExtension, hasVideoExtension, IMAGE_FORMAT_NAMES, type ImageSourceOptions, isSmolVLMError, resolveLocalPath, sniffImageFormat, STDIN_SOURCE } from '../index.js';
 import { UsageError } from './errors.js';
 
 /** Most bytes of a question read from stdin. */
@@ -22,18 +22,49 @@ export async function isImageArgument(text: string, cwd: string): Promise<boolea
   }
 }
 
-/** Reads stdin as UTF-8 text (for a question), refusing more than MAX_STDIN_TEXT_BYTES. */
+/** Bytes enough to recognize an image by its first bytes (sniff.ts looks at a few dozen). */
+const SNIFF_BYTES = 64;
+
+/**
+ * Refuses stdin that is not a question: an image piped without `-` among the images (it would be read
+ * as a question of tens of thousands of tokens), or other binary data (NUL bytes never occur in text).
+ */
+function checkStdinIsText(head: Buffer): void {
+  const format = sniffImageFormat(head);
+  if (format) {
+    throw new UsageError(`stdin holds a ${IMAGE_FORMAT_NAMES[format]} image, not a question: pass - as the image to read it from stdin (smolvlm ask - "your question")`);
+  }
+  if (head.includes(0)) throw new UsageError('stdin holds binary data, not a question: pipe text, or pass - as the image for image bytes');
+}
+
+/**
+ * Whether a line of piped chat input shows that stdin is not text: a NUL byte (never in text), or a
+ * first line with bytes that are not UTF-8 or control characters text does not have (an image's
+ * signature, random bytes); GIF and WebP signatures are plain ASCII.
+ */
+export function isBinaryChatLine(line: string, first: boolean): boolean {
+  return line.includes('\u0000') || (first && /^(GIF8[79]a|RIFF)|[\uFFFD\u0001-\u0008\u000E-\u001A\u001C-\u001F]/.test(line));
+}
+
+/** Reads stdin as UTF-8 text (for a question), refusing more than MAX_STDIN_TEXT_BYTES and image or binary bytes. */
 export async function readStdinText(stdin: NodeJS.ReadableStream, signal?: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
+  let checked = false;
   for await (const chunk of stdin) {
     if (signal?.aborted) break;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
     total += bytes.length;
-    if (total > MAX_STDIN_TEXT_BYTES) throw new UsageError(`the question on stdin is longer than ${MAX_STDIN_TEXT_BYTES / 1024 / 1024} MiB`);
     chunks.push(bytes);
+    if (!checked && total >= SNIFF_BYTES) {
+      checkStdinIsText(Buffer.concat(chunks).subarray(0, SNIFF_BYTES));
+      checked = true;
+    }
+    if (total > MAX_STDIN_TEXT_BYTES) throw new UsageError(`the question on stdin is longer than ${MAX_STDIN_TEXT_BYTES / 1024 / 1024} MiB`);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const text = Buffer.concat(chunks);
+  if (!checked) checkStdinIsText(text);
+  return text.toString('utf8');
 }
 
 /** Errors that belong to one image or video of several (the others can still be answered). */

@@ -22,7 +22,8 @@ import { checkLoadArguments, type LoadOptions } from './load-options.js';
 import { isJsonObject, preferredDtypes, readModelDirectory, type ModelDirectory } from './model-files/directory.js';
 import type { SessionDtypes } from './model-files/dtypes.js';
 import { readModelSpec, type ModelSpec } from './model-files/spec.js';
-import { ChatTemplate, expandImagePlaceholders, imagePromptString, type ChatMessage, type ImageInput } from './prompt.js';
+import { type ChatMessage, ChatTemplate, expandImagePlaceholders, type ImageInput, imagePromptString } from './prompt.js';
+import { usableOptimizedGraphCacheDir } from './optimized-graph-cache.js';
 import { intraOpThreads } from './runtime.js';
 import { StructuredOutput } from './structured/index.js';
 import { TextTokenizer } from './tokenizer.js';
@@ -83,7 +84,11 @@ export class SmolVLM {
   static async load(dir: string, options: LoadOptions = {}): Promise<SmolVLM> {
     checkLoadArguments(dir, options);
     const started = performance.now();
-    const runtime = { ...options, threads: intraOpThreads(options.threads, options.onWarning) };
+    const runtime = {
+      ...options,
+      threads: intraOpThreads(options.threads, options.onWarning),
+      cacheDir: usableOptimizedGraphCacheDir(options.cacheDir, options.onWarning),
+    };
     const directory = readModelDirectory(dir, options.dtype ?? preferredDtypes(dir, await machineDtypePreference()));
     const [vision, embedder, decoder] = await Promise.all([
       VisionEncoder.load(directory.onnxPaths.vision_encoder, runtime),

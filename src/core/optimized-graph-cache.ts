@@ -15,10 +15,32 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameS
 import os from 'node:os';
 import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
+import { fsErrorReason } from './fs-errors.js';
 import { onnxRuntime } from './lazy-modules.js';
 import { defaultOptimizedGraphCacheDir } from './optimized-graph-cache-dir.js';
 
 export { defaultOptimizedGraphCacheDir };
+
+/**
+ * The cache folder to use for a load: `cacheDir` (default defaultOptimizedGraphCacheDir()) when it can
+ * be created and written, else false, with one warning naming the folder (a read-only or missing HOME
+ * in a container, SMOLVLM_CACHE naming a file). The cache is an optimization: without it the model
+ * files load as they are, only more slowly.
+ */
+export function usableOptimizedGraphCacheDir(cacheDir: string | false | undefined, onWarning?: (message: string) => void): string | false {
+  if (cacheDir === false) return false;
+  const dir = cacheDir ?? defaultOptimizedGraphCacheDir();
+  const probe = tempName(path.join(dir, 'write-check'));
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+    return dir;
+  } catch (error) {
+    onWarning?.(`cannot write the optimized-graph cache ${dir} (${fsErrorReason(error)}); loading the model files as they are, more slowly (set SMOLVLM_CACHE to a writable folder)`);
+    return false;
+  }
+}
 
 /** Bump when what an entry holds changes (2: weights and prepacked weights in a data file). */
 const CACHE_FORMAT = 'format-2';
@@ -271,6 +293,10 @@ export async function createOptimizedSession(file: string, options: OptimizedSes
   }
   try {
     return await optimizeAndSave(file, rewrittenFile ?? file, entry, sessionOptions);
+  } catch (error) {
+    // Saving the optimized graph may be what failed (a cache folder that became unwritable): the
+    // original file as it is, else the error of loading it.
+    return await loadAsIs(file, sessionOptions).catch(() => Promise.reject(error));
   } finally {
     if (rewrittenFile) rmSync(rewrittenFile, { force: true });
   }

@@ -84,6 +84,6 @@ describe('collectImages', () => {
   });
 
   test('an unreadable files-from list is a usage error', async () => {
-    await rejectsWithCode(collectImages([], { cwd: root, filesFrom: 'missing-list.txt' }), 'USAGE', /Cannot read the list of files "missing-list\.txt"/);
+    await rejectsWithCode(collectImages([], { cwd: root, filesFrom: 'missing-list.txt' }), 'USAGE', /cannot read the list of files "missing-list\.txt"/);
   });
 });

@@ -1,10 +1,11 @@
 import { Command } from '@commander-js/extra-typings';
 import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type CachedModel, type CachedRevision } from '../../index.js';
 import { runCommand } from '../context.js';
-import { EXIT_CODES_HELP } from '../errors.js';
+import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { outputOptions, withOptions } from '../options.js';
 import { formatSize } from '../progress.js';
 import { optimizedCacheJson, optimizedCell, optimizedModelJson, optimizedSummaryLine, pruneOptimizedGraphs, readOptimizedGraphCache } from './optimized-graphs.js';
+import { VERIFY_HELP, verifyCache } from './models-verify.js';
 
 const HELP = `
 Lists the models in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
@@ -15,12 +16,14 @@ left out unless --all is given. --available lists the aliases of the official mo
 OPTIMIZED is the size of the optimized graphs made from a model on its first loads (kept in
 $SMOLVLM_CACHE/optimized, else ~/.cache/smolvlm/optimized; "rm" removes them with the model);
 --prune removes those whose model files are gone.
+${VERIFY_HELP}
 
 Examples:
   $ smolvlm models
   $ smolvlm models --available
   $ smolvlm models --json | jq -r '.models[].repo'
   $ smolvlm models --prune --dry-run
+  $ smolvlm models --verify 256m --fix
 
 ${EXIT_CODES_HELP}
 `;
@@ -77,14 +80,19 @@ export function modelsCommand() {
       .option('--available', 'list the aliases of the official SmolVLM models instead')
       .option('--all', 'include every repo of the cache, also those without ONNX sessions')
       .option('--prune', 'remove the optimized graphs whose model files are gone')
-      .option('--dry-run', 'with --prune: show what would be removed, remove nothing'),
+      .option('--dry-run', 'with --prune: show what would be removed, remove nothing')
+      .argument('[model]', 'with --verify: the Hub model to check (repo id or alias); default every cached model')
+      .option('--verify', 're-hash the cached files against their names; one line per bad file, exit 1 if any')
+      .option('--fix', 'with --verify: move bad files aside so that the next run downloads them again'),
     outputOptions({ json: 'one JSON object on stdout; errors as JSON on stderr', verbose: 'stack traces with errors', quiet: 'nothing on stderr but errors' }),
   )
     .addHelpText('after', HELP)
-    .action((options) =>
+    .action((model, options) =>
       runCommand(options, async (ctx) => {
         const { renderer } = ctx;
         if (options.prune) return pruneOptimizedGraphs(ctx, options.dryRun === true);
+        if (options.verify) return verifyCache(ctx, model, options.fix === true);
+        if (model !== undefined || options.fix) throw new UsageError(`${options.fix ? '--fix' : `the model argument "${model}"`} goes with --verify: smolvlm models --verify [model] [--fix]`);
         const out = (text: string) => void ctx.io.stdout.write(text);
         const cacheDir = hubCacheDir(ctx.io.env);
         const optimized = readOptimizedGraphCache(ctx.io.env);

@@ -9,6 +9,8 @@ const HELP = `
 Downloads the files the model needs for one dtype (the JSON files and the three ONNX sessions of
 that dtype, with their .onnx_data parts) into the Hugging Face cache, so that later commands run
 offline. Already cached files are not downloaded again; the Hub is asked what the revision points to.
+With --offline (or HF_HUB_OFFLINE=1) nothing is downloaded: pull checks that the model is complete in
+the cache and exits 1 when it is not.
 
 Progress goes to stderr: a bar on a terminal, a line per file otherwise (--quiet: none). stdout gets
 one summary line, or the resolved model as a JSON object with --json.
@@ -55,7 +57,8 @@ export function pullCommand() {
       .argument('[model]', `Hub repo id (org/name[@revision]) or alias (256m, 500m, 2.2b); default $${MODEL_ENV} or the default model`)
       .addOption(
         new Option('--dtype <dtype>', 'ONNX variant to download: fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4, or per session (vision=fp32,decoder=q4); default: the preferred one the repo has').argParser(dtype),
-      ),
+      )
+      .addOption(new Option('--offline', 'download nothing: check that the model is complete in the cache (exit 1 if not); also HF_HUB_OFFLINE=1')),
     outputOptions({ json: 'the resolved model as one JSON object on stdout; errors as JSON on stderr', verbose: 'stack traces with errors', quiet: 'no progress on stderr' }),
   )
     .addHelpText('after', HELP)
@@ -70,6 +73,7 @@ export function pullCommand() {
           env: ctx.io.env,
           cwd: ctx.io.cwd,
           signal: ctx.signal,
+          ...(options.offline ? { offline: true } : {}),
           onProgress: progress.onProgress,
         });
         renderer.stopSpinner();

@@ -1,7 +1,7 @@
 /** The REPL's slash commands: the table, with each command's body. */
 import path from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
-import { isConversationVideo, parseModelReference, resolveLocalPath, SmolVLMError } from '../../index.js';
+import { fsErrorReason, isConversationVideo, parseModelReference, resolveLocalPath, SmolVLMError } from '../../index.js';
 import { UsageError } from '../errors.js';
 import { formatStats } from '../render.js';
 import { extractImageReferences, unquoteToken } from './image-references.js';
@@ -268,7 +268,7 @@ async function saveCommand(s: ChatSession, args: string): Promise<void> {
   try {
     await writeFile(file, text);
   } catch (error) {
-    throw new SmolVLMError('USAGE', `cannot write ${args}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new SmolVLMError('USAGE', `cannot write ${args}: ${fsErrorReason(error)}`);
   }
   s.note(`saved ${s.conversation.messages.length} messages to ${args}`);
 }
@@ -285,7 +285,7 @@ async function loadCommand(s: ChatSession, args: string): Promise<void> {
     if (code === 'ENOENT' && isModelName(args)) {
       throw new UsageError(`no such file: ${args}; /load restores a chat transcript (.json). "${args}" names a model: to chat with it, quit and run \`smolvlm chat --model ${args}\``);
     }
-    throw new SmolVLMError('USAGE', code === 'ENOENT' ? `no such file: ${args}` : `cannot read ${args}: ${code ?? (error as Error).message}`);
+    throw new SmolVLMError('USAGE', code === 'ENOENT' ? `no such file: ${args}` : `cannot read ${args}: ${fsErrorReason(error)}`);
   }
   const report = await s.interruptible((signal) => s.conversation.restore(data, { baseDir: path.dirname(file), signal }));
   for (const missing of report.missing) {

@@ -4,8 +4,9 @@
  */
 import readline from 'node:readline';
 import type { CliContext, StopHandler } from '../context.js';
-import { EXIT_FAILURE, EXIT_OK } from '../errors.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
 import { completeLine } from './completer.js';
+import { isBinaryChatLine } from '../inputs.js';
 import { History, HISTORY_SIZE } from './history.js';
 import type { CommandOutcome } from './commands.js';
 import { finishInput, handleLine } from './lines.js';
@@ -168,7 +169,10 @@ export async function runPiped(session: ChatSession, stdin: NodeJS.ReadableStrea
   const rl = readline.createInterface({ input: stdin, terminal: false, crlfDelay: Infinity });
   try {
     await ctx.stoppable(onStop, async () => {
+      let first = true;
       for await (const line of rl) {
+        if (isBinaryChatLine(line, first)) throw new UsageError('stdin holds binary data (an image?), not chat messages: give images with /image <file> or as arguments');
+        first = false;
         if ((await handleLine(session, line)) === 'exit' || ctx.interrupted) break;
       }
       if (!ctx.interrupted) await finishInput(session);

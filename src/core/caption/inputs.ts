@@ -55,7 +55,7 @@ async function statOrUndefined(file: string): Promise<Stats | undefined> {
     return await stat(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw new SmolVLMError('IMAGE_NOT_FOUND', `Cannot read ${JSON.stringify(file)}: ${(error as Error).message}`, { cause: error });
+    throw new SmolVLMError('IMAGE_NOT_FOUND', `cannot read ${JSON.stringify(file)}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -96,7 +96,7 @@ export async function readFilesFrom(source: string, options: Pick<CollectImagesO
     try {
       text = await readFile(path.resolve(options.cwd ?? process.cwd(), source), 'utf8');
     } catch (error) {
-      throw new SmolVLMError('USAGE', `Cannot read the list of files ${JSON.stringify(source)}: ${(error as Error).message}`, { cause: error });
+      throw new SmolVLMError('USAGE', `cannot read the list of files ${JSON.stringify(source)}: ${(error as Error).message}`, { cause: error });
     }
   }
   const entries = options.nul ? text.split('\0') : text.split('\n').map((line) => line.replace(/\r$/, ''));

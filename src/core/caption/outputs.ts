@@ -56,7 +56,7 @@ async function ensureFolder(file: string): Promise<void> {
   try {
     await mkdir(path.dirname(file), { recursive: true });
   } catch (error) {
-    throw new SmolVLMError('USAGE', `Cannot create the folder of ${file}: ${(error as Error).message}`, { cause: error });
+    throw new SmolVLMError('USAGE', `cannot create the folder of ${file}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -68,7 +68,7 @@ export async function openOutputs(options: OutputOptions, context: RecordContext
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const output = options.output === undefined ? undefined : path.resolve(cwd, options.output);
   const errorsFile = options.errors === undefined ? undefined : path.resolve(cwd, options.errors);
-  if (output !== undefined && output === errorsFile) throw new SmolVLMError('USAGE', `The output and errors files must differ (both are ${options.output})`);
+  if (output !== undefined && output === errorsFile) throw new SmolVLMError('USAGE', `the output and errors files must differ (both are ${options.output})`);
   const sidecarExtension = sidecarExtensionOf(options.sidecar);
   let done = new Map<string, string>();
   const sinks: RecordSink[] = [];

@@ -96,7 +96,7 @@ export class PrefetchingImageReader implements ImageReader {
     const lost = (why: string) => {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
-      this.#failAll((pending) => new SmolVLMError('IMAGE_INVALID', `Cannot prepare ${pending.path}: the image worker ${why}`));
+      this.#failAll((pending) => new SmolVLMError('IMAGE_INVALID', `cannot prepare ${pending.path}: the image worker ${why}`));
     };
     worker.on('error', (error) => lost(`failed (${error.message})`));
     worker.on('exit', (code) => lost(`exited with code ${code}`));

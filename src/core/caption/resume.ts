@@ -82,7 +82,7 @@ export async function readExistingOutput(file: string, context: RecordContext): 
     handle = await open(file, 'r+');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { done: new Map() };
-    return refuse(`Cannot use ${file} as the output file: ${(error as Error).message}`);
+    return refuse(`cannot use ${file} as the output file: ${(error as Error).message}`);
   }
   try {
     const done = new Map<string, string>();

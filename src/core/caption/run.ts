@@ -126,7 +126,7 @@ export class CaptionRun implements AsyncIterable<CaptionResult> {
   async #settle(outputs: OpenOutputs, result: CaptionResult): Promise<CaptionResult> {
     if (result.status === 'failed') {
       await outputs.errors?.append(errorRecord(result.fileName, result.error, this.#context)).catch((error: unknown) => {
-        this.#halt(new SmolVLMError('USAGE', `Cannot write the errors file: ${failureOf(error).message}`, { cause: error }));
+        this.#halt(new SmolVLMError('USAGE', `cannot write the errors file: ${failureOf(error).message}`, { cause: error }));
       });
     }
     this.#tally.add(result);
@@ -209,7 +209,7 @@ export class CaptionRun implements AsyncIterable<CaptionResult> {
     try {
       if (job.writeRecord) await outputs.records?.append(captionRecord(fileName, output, this.#context, ms));
     } catch (error) {
-      return this.#halt(new SmolVLMError('USAGE', `Cannot write the output: ${failureOf(error).message}`, { cause: error }));
+      return this.#halt(new SmolVLMError('USAGE', `cannot write the output: ${failureOf(error).message}`, { cause: error }));
     }
     return this.#settle(outputs, { status: 'done', path, fileName, output, ms });
   }

@@ -164,7 +164,8 @@ export class ImagePreparer {
   }
 
   async #entry(bytes: Uint8Array, about: ImageName & { path?: string }, settings: ImageSettings): Promise<ImageEntry> {
-    const prepared = await this.#model.prepareImage(bytes, imageOptions(settings));
+    // The bytes were read already: messages about them name where they came from.
+    const prepared = await this.#model.prepareImage(bytes, imageOptions(settings), { bytesLabel: about.label });
     return {
       source: about.source,
       label: about.label,

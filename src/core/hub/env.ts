@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SmolVLMError } from '../errors.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -55,15 +56,26 @@ export interface TokenInfo {
 export function hubToken(env: Env = process.env): TokenInfo | undefined {
   for (const name of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN'] as const) {
     const value = get(env, name);
-    if (value) return { token: value.trim(), source: name };
+    if (value) return { token: checkedToken(value.trim(), name), source: name };
   }
   const file = path.resolve(expandHome(get(env, 'HF_TOKEN_PATH') ?? path.join(hfHome(env), 'token'), env));
+  let token: string;
   try {
-    const token = readFileSync(file, 'utf8').trim();
-    return token ? { token, source: 'file', path: file } : undefined;
+    token = readFileSync(file, 'utf8').trim();
   } catch {
     return undefined;
   }
+  return token ? { token: checkedToken(token, `the token file ${file}`), source: 'file', path: file } : undefined;
+}
+
+/**
+ * A token goes into an HTTP header, which cannot hold spaces, line breaks or other control characters
+ * (fetch would refuse it with a message quoting the token, after retries): refused here, without
+ * showing the token.
+ */
+function checkedToken(token: string, where: string): string {
+  if (/^[\x21-\x7e]+$/.test(token)) return token;
+  throw new SmolVLMError('USAGE', `${where} holds characters a Hugging Face token cannot have (a line break, a space or a non-ASCII character)`);
 }
 
 export function hubOffline(env: Env = process.env): boolean {

@@ -31,6 +31,7 @@ export type { RetryOptions } from './http.js';
 export { listCachedModels, inspectCachedRepo, type CacheOptions, type CachedFile, type CachedModel, type CachedRevision } from './cache-list.js';
 export type { DownloadProgress, HubOptions } from './options.js';
 export { removeCachedModel, type RemoveOptions, type RemoveResult } from './cache-remove.js';
+export { describeBadBlob, verifyCachedBlobs, type BadBlob, type CacheVerifyResult, type VerifyCacheOptions } from './cache-verify.js';
 export { formatRef, isCommitSha, isValidRepoId, parseModelReference, type ModelReference } from './model-reference.js';
 export { repoFolderName } from './cache-layout.js';
 export { resolveModelSource, type ModelSource } from './resolve.js';

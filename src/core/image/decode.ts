@@ -83,7 +83,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
   if (width * height > maxPixels) {
     throw new SmolVLMError(
       'IMAGE_TOO_LARGE',
-      `Refusing ${name}: ${width}x${height} is ${(width * height / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(1)}`,
+      `refusing ${name}: ${width}x${height} is ${(width * height / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(1)}`,
     );
   }
 
@@ -119,7 +119,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
     if (error instanceof SmolVLMError) throw error;
     const why = reason(error);
     if (/pixel limit/i.test(why)) {
-      throw new SmolVLMError('IMAGE_TOO_LARGE', `Refusing ${name}: ${why} (${(maxPixels / 1e6).toFixed(1)} megapixels)`, { cause: error });
+      throw new SmolVLMError('IMAGE_TOO_LARGE', `refusing ${name}: ${why} (${(maxPixels / 1e6).toFixed(1)} megapixels)`, { cause: error });
     }
     throw new SmolVLMError('IMAGE_INVALID', `cannot decode ${name}: the data is corrupt or truncated (${why})`, { cause: error });
   }

@@ -39,6 +39,8 @@ export interface ImageSourceOptions {
   fetch?: typeof fetch;
   /** User-Agent for downloads (default: `smolvlm/<package version>`). */
   userAgent?: string;
+  /** What messages call bytes given directly (default 'image bytes'): the file they were read from, say. */
+  bytesLabel?: string;
 }
 
 export interface LoadedImageBytes {
@@ -451,11 +453,12 @@ export async function readImageSource(source: string | Uint8Array, options: Imag
 /** readImageSource with the bytes' check (and what it returns) given by `accept`, and its own byte cap. */
 export async function readSource<T>(source: string | Uint8Array, options: ImageSourceOptions, maxBytes: number, accept: SourceAcceptor<T>): Promise<T> {
   if (options.signal?.aborted) {
-    throw aborted(sourceLabel(source), options.signal);
+    throw aborted(typeof source === 'string' ? sourceLabel(source) : (options.bytesLabel ?? 'image bytes'), options.signal);
   }
   if (typeof source !== 'string') {
-    if (source.length > maxBytes) throw tooLarge('image bytes', maxBytes, source.length);
-    return accept(source, 'image bytes', 'bytes');
+    const label = options.bytesLabel ?? 'image bytes';
+    if (source.length > maxBytes) throw tooLarge(label, maxBytes, source.length);
+    return accept(source, label, 'bytes');
   }
   if (source === STDIN_SOURCE) return readStdin(options, maxBytes, accept);
   if (source.trim() === '') throw new SmolVLMError('USAGE', 'empty image argument: give a path, a URL, a data: URI or "-" for stdin');

@@ -112,9 +112,8 @@ function chatTemplateOf(dir: string, tokenizerConfig: JsonObject): string {
  */
 export function readModelDirectory(dir: string, dtype?: DtypeSpec): ModelDirectory {
   const absolute = path.resolve(dir);
-  if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
-    throw new SmolVLMError('MODEL_NOT_FOUND', `model directory ${dir} does not exist`);
-  }
+  if (!existsSync(absolute)) throw new SmolVLMError('MODEL_NOT_FOUND', `model directory ${dir} does not exist`);
+  if (!statSync(absolute).isDirectory()) throw new SmolVLMError('MODEL_NOT_FOUND', `${dir} is a file, not a model directory`);
   const dtypes = dtype === undefined ? preferredDtypes(absolute) : resolveDtypes(dtype);
   const onnxPaths = sessionPaths(absolute, dtypes);
   for (const session of SESSION_NAMES) {
