@@ -1,10 +1,10 @@
 import { Command } from '@commander-js/extra-typings';
 import { DEFAULT_MODEL, hubCacheDir, listCachedModels, MODEL_ALIASES, type CachedModel, type CachedRevision } from '../../index.js';
-import { runCommand } from '../context.js';
+import { runCommand, type CliContext } from '../context.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { outputOptions, withOptions } from '../options.js';
 import { formatSize } from '../progress.js';
-import { optimizedCacheJson, optimizedCell, optimizedModelJson, optimizedSummaryLine, pruneOptimizedGraphs, readOptimizedGraphCache } from './optimized-graphs.js';
+import { optimizedCacheJson, optimizedCell, optimizedModelJson, optimizedSummaryLine, pruneOptimizedGraphs, readOptimizedGraphCache, type OptimizedGraphCache } from './optimized-graphs.js';
 import { VERIFY_HELP, verifyCache } from './models-verify.js';
 
 const HELP = `
@@ -89,67 +89,75 @@ export function modelsCommand() {
     .addHelpText('after', HELP)
     .action((model, options) =>
       runCommand(options, async (ctx) => {
-        const { renderer } = ctx;
         if (options.prune) return pruneOptimizedGraphs(ctx, options.dryRun === true);
         if (options.verify) return verifyCache(ctx, model, options.fix === true);
         if (model !== undefined || options.fix) throw new UsageError(`${options.fix ? '--fix' : `the model argument "${model}"`} goes with --verify: smolvlm models --verify [model] [--fix]`);
-        const out = (text: string) => void ctx.io.stdout.write(text);
         const cacheDir = hubCacheDir(ctx.io.env);
         const optimized = readOptimizedGraphCache(ctx.io.env);
         const cached = await listCachedModels({ cacheDir });
 
-        if (options.available) {
-          const isCached = (repo: string) => cached.some((m) => m.usable && m.repo.toLowerCase() === repo.toLowerCase());
-          if (renderer.json) {
-            renderer.writeJson({
-              default: DEFAULT_MODEL,
-              aliases: MODEL_ALIASES.map((a) => ({ alias: a.alias, repo: a.repo, description: a.description, default: a.repo === DEFAULT_MODEL, cached: isCached(a.repo) })),
-            });
-            return;
-          }
-          out(table([['ALIAS', 'REPO', 'CACHED', 'DESCRIPTION'], ...MODEL_ALIASES.map((a) => [a.alias, a.repo, isCached(a.repo) ? 'yes' : '-', a.description])]));
-          return;
-        }
-
-        const models = options.all ? cached : cached.filter(isOurs);
-        if (renderer.json) {
-          renderer.writeJson({
-            cache_dir: cacheDir,
-            models: models.map((m) => ({ ...modelJson(m), optimized_graphs: optimizedModelJson(optimized, m.repo) })),
-            optimized_graph_cache: optimizedCacheJson(optimized),
-          });
-          return;
-        }
-        if (models.length === 0) {
-          out(`No models in the cache ${cacheDir}\n`);
-          renderer.note('Download one with "smolvlm pull" (the default model) or "smolvlm pull <alias>"; "smolvlm models --available" lists the aliases.');
-          out(optimizedSummaryLine(optimized));
-          return;
-        }
-        const rows = [['MODEL', 'ALIAS', 'DTYPES', 'SIZE', 'OPTIMIZED', 'REVISION', 'COMMIT', 'STATUS']];
-        for (const m of models) {
-          const revisions = m.revisions.length > 0 ? m.revisions : [undefined];
-          for (const [i, r] of revisions.entries()) {
-            rows.push([
-              m.repo,
-              m.alias ?? '-',
-              r && r.dtypes.length > 0 ? r.dtypes.join(',') : '-',
-              formatSize(r ? r.size : m.sizeOnDisk),
-              i === 0 ? optimizedCell(optimized, m.repo) : '',
-              r && r.refs.length > 0 ? r.refs.join(',') : '-',
-              r ? r.commit.slice(0, 12) : '-',
-              r ? status(r) : 'incomplete (no snapshot)',
-            ]);
-          }
-        }
-        out(table(rows));
-        const total = models.reduce((n, m) => n + m.sizeOnDisk, 0);
-        const partial = models.reduce((n, m) => n + m.incompleteBytes, 0);
-        out(
-          `${models.length} model${models.length === 1 ? '' : 's'}, ${formatSize(total)} on disk` +
-            `${partial > 0 ? ` (and ${formatSize(partial)} of interrupted downloads, resumed by the next pull)` : ''} in ${cacheDir}\n`,
-        );
-        out(optimizedSummaryLine(optimized));
+        if (options.available) return listAvailable(ctx, cached);
+        listCached(ctx, options.all ? cached : cached.filter(isOurs), cacheDir, optimized);
       }),
     );
+}
+
+/** --available: the aliases of the official models, and whether each is cached. */
+function listAvailable(ctx: CliContext, cached: readonly CachedModel[]): void {
+  const { renderer } = ctx;
+  const out = (text: string) => void ctx.io.stdout.write(text);
+  const isCached = (repo: string) => cached.some((m) => m.usable && m.repo.toLowerCase() === repo.toLowerCase());
+  if (renderer.json) {
+    renderer.writeJson({
+      default: DEFAULT_MODEL,
+      aliases: MODEL_ALIASES.map((a) => ({ alias: a.alias, repo: a.repo, description: a.description, default: a.repo === DEFAULT_MODEL, cached: isCached(a.repo) })),
+    });
+    return;
+  }
+  out(table([['ALIAS', 'REPO', 'CACHED', 'DESCRIPTION'], ...MODEL_ALIASES.map((a) => [a.alias, a.repo, isCached(a.repo) ? 'yes' : '-', a.description])]));
+  return;
+}
+
+/** The cached models as a table (or JSON), with their optimized graphs and the totals. */
+function listCached(ctx: CliContext, models: readonly CachedModel[], cacheDir: string, optimized: OptimizedGraphCache): void {
+  const { renderer } = ctx;
+  const out = (text: string) => void ctx.io.stdout.write(text);
+  if (renderer.json) {
+    renderer.writeJson({
+      cache_dir: cacheDir,
+      models: models.map((m) => ({ ...modelJson(m), optimized_graphs: optimizedModelJson(optimized, m.repo) })),
+      optimized_graph_cache: optimizedCacheJson(optimized),
+    });
+    return;
+  }
+  if (models.length === 0) {
+    out(`No models in the cache ${cacheDir}\n`);
+    renderer.note('Download one with "smolvlm pull" (the default model) or "smolvlm pull <alias>"; "smolvlm models --available" lists the aliases.');
+    out(optimizedSummaryLine(optimized));
+    return;
+  }
+  const rows = [['MODEL', 'ALIAS', 'DTYPES', 'SIZE', 'OPTIMIZED', 'REVISION', 'COMMIT', 'STATUS']];
+  for (const m of models) {
+    const revisions = m.revisions.length > 0 ? m.revisions : [undefined];
+    for (const [i, r] of revisions.entries()) {
+      rows.push([
+        m.repo,
+        m.alias ?? '-',
+        r && r.dtypes.length > 0 ? r.dtypes.join(',') : '-',
+        formatSize(r ? r.size : m.sizeOnDisk),
+        i === 0 ? optimizedCell(optimized, m.repo) : '',
+        r && r.refs.length > 0 ? r.refs.join(',') : '-',
+        r ? r.commit.slice(0, 12) : '-',
+        r ? status(r) : 'incomplete (no snapshot)',
+      ]);
+    }
+  }
+  out(table(rows));
+  const total = models.reduce((n, m) => n + m.sizeOnDisk, 0);
+  const partial = models.reduce((n, m) => n + m.incompleteBytes, 0);
+  out(
+    `${models.length} model${models.length === 1 ? '' : 's'}, ${formatSize(total)} on disk` +
+      `${partial > 0 ? ` (and ${formatSize(partial)} of interrupted downloads, resumed by the next pull)` : ''} in ${cacheDir}\n`,
+  );
+  out(optimizedSummaryLine(optimized));
 }
