@@ -29,7 +29,8 @@ describe('chat Tab completion', () => {
   it('completes /set parameter names (also after Ollama\'s "parameter") and /show topics', () => {
     assert.deepEqual(completeLine('/set top', options), [['top_k', 'top_p'], 'top']);
     assert.deepEqual(completeLine('/set ver', options), [['verbose'], 'ver']);
-    assert.deepEqual(completeLine('/set parameter max', options), [['max_tokens'], 'max']);
+    assert.deepEqual(completeLine('/set parameter max_t', options), [['max_tokens'], 'max_t']);
+    assert.deepEqual(completeLine('/set parameter max', options), [['max_tokens', 'max_frames'], 'max']);
     assert.deepEqual(completeLine('/set top_k 4', options), [[], 'top_k 4']);
     assert.deepEqual(completeLine('/show p', options), [['parameters'], 'p']);
   });
