@@ -318,3 +318,8 @@ export function buildMessages(options: Pick<GenerationOptions, 'system'>, images
   });
   return messages;
 }
+
+/** The groups of the commands that answer about images and videos (describe, ask, story), in help order. */
+export function answerOptionGroups() {
+  return [modelOptions, generationOptions, imageOptions, videoOptions(), formatOptions, outputOptions()] as const;
+}

@@ -4,7 +4,7 @@ import { runCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { checkImages, isImageArgument, readStdinText } from '../inputs.js';
-import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
 
 const HELP = `
 The last argument is the question unless -q gives it; the arguments before it are images, all put
@@ -36,12 +36,7 @@ export function askCommand() {
       .description('Ask a question about zero, one or several images or videos.')
       .argument('[images...]', 'images or videos, then the question (unless -q)')
       .option('-q, --question <text>', 'the question (then every argument is an image)'),
-    modelOptions,
-    generationOptions,
-    imageOptions,
-    videoOptions(),
-    formatOptions,
-    outputOptions(),
+    ...answerOptionGroups(),
   )
     .addHelpText('after', HELP)
     .action((inputs, options) =>

@@ -4,7 +4,7 @@ import { runCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { checkImages, isImageError } from '../inputs.js';
-import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
 import { DESCRIBE_PROMPT } from '../prompts.js';
 
 const HELP = `
@@ -34,12 +34,7 @@ export function describeCommand() {
       .description('Describe images, each on its own, with the model\'s usual prompt.')
       .argument('<images...>', 'image or video paths, URLs, data: URIs, or - for stdin')
       .option('-p, --prompt <text>', 'what to ask about each image', DESCRIBE_PROMPT),
-    modelOptions,
-    generationOptions,
-    imageOptions,
-    videoOptions(),
-    formatOptions,
-    outputOptions(),
+    ...answerOptionGroups(),
   )
     .addHelpText('after', HELP)
     .action((images, options) =>

@@ -3,7 +3,7 @@ import { assertSingleStdinSource } from '../../index.js';
 import { runCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { buildMessages, formatOptions, generationOptions, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
+import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
 import { checkImages } from '../inputs.js';
 import { storyPrompt } from '../prompts.js';
 
@@ -28,12 +28,7 @@ export function storyCommand() {
       .description('Write one story over all images, in order.')
       .argument('<images...>', 'image or video paths, URLs, data: URIs, or - for stdin')
       .option('-p, --prompt <text>', 'what to ask instead of a story'),
-    modelOptions,
-    generationOptions,
-    imageOptions,
-    videoOptions(),
-    formatOptions,
-    outputOptions(),
+    ...answerOptionGroups(),
   )
     .addHelpText('after', HELP)
     .action((images, options) =>
