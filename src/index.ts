@@ -24,6 +24,9 @@ export type {
   Timings,
   TokenizedPrompt,
 } from './core/model.js';
+export { DESCRIBE_PROMPT } from './core/prompt.js';
+/** The image processor's options and output (SmolVLM.imageProcessorOptions, SmolVLM.preparedImageFromTiles). */
+export type { ImageProcessorOptions, ProcessedImage } from './core/image/index.js';
 export type { ChatMessage, ContentPart, ImageInput, Role } from './core/prompt.js';
 export type { SamplingOptions } from './core/generation/sampling.js';
 export type { FinishReason } from './core/generation/types.js';
@@ -88,3 +91,53 @@ export type { SessionDtypes } from './core/model-dir.js';
 // Sizes in words and the package version, the same in the library's messages and the CLI's output.
 export { formatBytes, type FormatBytesOptions } from './core/format.js';
 export { packageVersion } from './core/version.js';
+
+// Captioning many images (`smolvlm caption`): collectImages() turns files, folders, globs and a
+// files-from list into a sorted list of images; captionImages() captions them with a Captioner (a
+// local SmolVLM, or an OpenAI-compatible server) as an async iterator of results, writing a JSON-lines
+// file (resumed by default), sidecar captions and an errors file as each caption finishes.
+export {
+  CaptionRun,
+  DEFAULT_CAPTION_BATCH,
+  DEFAULT_PREFETCH,
+  DEFAULT_REMOTE_CONCURRENCY,
+  DEFAULT_REMOTE_RETRIES,
+  DEFAULT_REMOTE_TIMEOUT_MS,
+  DEFAULT_SIDECAR_EXTENSION,
+  FILES_FROM_STDIN,
+  LocalCaptioner,
+  PrefetchingImageReader,
+  RemoteCaptioner,
+  captionImages,
+  collectImages,
+  createLocalCaptioner,
+  createRemoteCaptioner,
+  fileImageReader,
+  modelEngine,
+  readFilesFrom,
+  type CaptionEngine,
+  type CaptionEngineFactory,
+  type CaptionFailure,
+  type CaptionImage,
+  type CaptionOutput,
+  type CaptionOutputOptions,
+  type CaptionProgress,
+  type CaptionRequest,
+  type CaptionResult,
+  type CaptionRunOptions,
+  type CaptionSummary,
+  type CaptionTimings,
+  type CaptionUsage,
+  type Captioner,
+  type CollectImagesOptions,
+  type CollectedImages,
+  type FileReaderOptions,
+  type IgnoredInput,
+  type ImageReader,
+  type LocalCaptionerOptions,
+  type PixelOptions,
+  type PrefetchReaderOptions,
+  type PreparedPixels,
+  type RemoteCaptionerOptions,
+  type RemoteRetry,
+} from './core/caption/index.js';

@@ -12,7 +12,7 @@ import { checkGenerateRequest, checkIdsRequest } from './generation/request.js';
 import { GenerateResponseState, type GenerationModel } from './generation/state.js';
 import { TextStream } from './generation/stream.js';
 import type { DecodeOptions, GenerateRequest, GenerationResult, TokenizedPrompt } from './generation/types.js';
-import { imageProcessorOptionsFromConfig, type ImageProcessorOptions } from './image/index.js';
+import { imageProcessorOptionsFromConfig, type ImageProcessorOptions, type ProcessedImage } from './image/index.js';
 import type { ImageSourceOptions } from './image/source.js';
 import { checkLoadArguments, type LoadOptions } from './load-options.js';
 import { readModelSpec, type ModelSpec } from './model-config.js';
@@ -90,6 +90,25 @@ export class SmolVLM {
   /** Reads, decodes and tiles one image; the result can be passed in messages instead of the source. */
   prepareImage(input: ImageInput, options: ImageOptions = {}, source: ImageSourceOptions = {}): Promise<PreparedImage> {
     return this.#images.prepare(input, options, source);
+  }
+
+  /**
+   * The image processor options prepareImage() uses for `options`: the model's preprocessor_config
+   * with the request's overrides (splitting, longest edge) applied. For decoding and tiling images
+   * elsewhere, e.g. ahead of time on a worker thread (the caption run's prefetching reader).
+   */
+  imageProcessorOptions(options: ImageOptions = {}): ImageProcessorOptions {
+    return this.#images.processorOptionsFor(options);
+  }
+
+  /**
+   * An image decoded and tiled elsewhere with imageProcessorOptions(`options`) (`sha256`: the hex
+   * SHA-256 of its file bytes) as a prepared image, the same as prepareImage() would give for those
+   * bytes and options, so that it can be passed in messages. A USAGE error when its tiles cannot
+   * come from these options.
+   */
+  preparedImageFromTiles(processed: ProcessedImage, sha256: string, options: ImageOptions = {}, label = 'image'): PreparedImage {
+    return this.#images.fromProcessed(processed, sha256, label, options);
   }
 
   /** Renders, expands and tokenizes a conversation (images must already be prepared, in order). */
