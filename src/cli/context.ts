@@ -5,7 +5,7 @@
  */
 import { SmolVLM, type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions } from '../index.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from './errors.js';
-import { resolveModel } from './model-ref.js';
+import { resolveModel, type ResolvedModel } from './model-ref.js';
 import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions } from './options.js';
 import { DownloadProgressView } from './progress.js';
 import { answerJson, Renderer } from './render.js';
@@ -146,9 +146,13 @@ export class CliContext {
   }
 
   async loadModel(options: ModelOptions): Promise<LoadedModel> {
-    const { renderer } = this;
-    renderer.spin(`Loading ${options.model}`);
-    const resolved = await resolveModel(options.model, {
+    return this.loadResolved(await this.resolveModel(options), options);
+  }
+
+  /** The model directory and name --model refers to, downloading what is missing (with progress). */
+  async resolveModel(options: ModelOptions): Promise<ResolvedModel> {
+    this.renderer.spin(`Loading ${options.model}`);
+    return resolveModel(options.model, {
       ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
       cwd: this.io.cwd,
       env: this.io.env,
@@ -156,6 +160,11 @@ export class CliContext {
       ...(options.offline ? { offline: true } : {}),
       onProgress: this.downloadProgress().onProgress,
     });
+  }
+
+  /** Loads a resolved model (a spinner meanwhile; warnings on stderr). */
+  async loadResolved(resolved: ResolvedModel, options: ModelOptions): Promise<LoadedModel> {
+    const { renderer } = this;
     renderer.spin(`Loading ${resolved.name}`);
     const model = await SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) });
     renderer.stopSpinner();
