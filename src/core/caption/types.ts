@@ -130,7 +130,7 @@ export interface CaptionSummary {
   captioned: number;
   skipped: number;
   failed: number;
-  /** Captioned images per minute of wall time (skipped images excluded). */
+  /** Captioned images per minute from the first caption on (as in progress reports: model loading and skipped images left out). */
   imagesPerMinute: number;
   wallMs: number;
   /** True when the run was stopped by its signal. */
