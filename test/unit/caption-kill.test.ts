@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { seededRandom } from '../../src/core/sampling.js';
+import { seededRandom } from '../../src/core/generation/sampling.js';
 import { fakeCaption, makeImages, readJsonl } from '../helpers/caption.js';
 import { repoRoot } from '../helpers/shared.js';
 
