@@ -84,8 +84,10 @@ test('a run: the model loads once, for work only; describe\'s request goes to th
       assert.equal(request.maxNewTokens, 5);
       assert.deepEqual(request.stop, ['zz']);
       assert.deepEqual(request.messages[0], { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] });
-      const parts = request.messages[1]!.content as { type: string; image?: { prepared?: true; tileCount?: number }; text?: string }[];
-      assert.equal(parts[0]!.image?.prepared, true, 'the prefetched tiles, prepared');
+      const parts = request.messages[1]!.content as { type: string; image?: { prepared?: true; tileCount?: number; label?: string }; text?: string }[];
+      assert.equal(parts[0]!.image?.prepared, true);
+      // Labelled with its path: made from the reader's tiles (an image decoded from bytes would be "image bytes").
+      assert.ok(images.includes(String(parts[0]!.image?.label)), String(parts[0]!.image?.label));
       assert.equal(parts[0]!.image?.tileCount, 1, '--no-split reached the reader');
       assert.deepEqual(parts[1], { type: 'text', text: DESCRIBE_PROMPT });
     }
