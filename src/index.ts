@@ -34,6 +34,9 @@ export type {
   VideoUsage,
 } from './core/model.js';
 export type { ChatMessage, ContentPart, ImageInput, MediaPart, Role, VideoInput } from './core/prompt.js';
+export { DESCRIBE_PROMPT } from './core/prompt.js';
+/** The image processor's options and output (SmolVLM.imageProcessorOptions, SmolVLM.preparedImageFromTiles). */
+export type { ImageProcessorOptions, ProcessedImage } from './core/image/index.js';
 export type { SamplingOptions } from './core/generation/sampling.js';
 export type { FinishReason } from './core/generation/types.js';
 /** The decoding options of SmolVLM.generateFromIds: a GenerateRequest without messages and images. */
@@ -200,3 +203,54 @@ export {
 } from './core/structured/index.js';
 /** Versions and platform for `smolvlm version` and bug reports (loads onnxruntime and sharp). */
 export { environmentReport, formatEnvironmentReport, type EnvironmentReport } from './core/environment.js';
+
+// Captioning many images (`smolvlm caption`): collectImages() turns files, folders, globs and a
+// files-from list into a sorted list of images; captionImages() captions them with a Captioner (a
+// local SmolVLM, or an OpenAI-compatible server) as an async iterator of results, writing a JSON-lines
+// file (resumed by default), sidecar captions and an errors file as each caption finishes.
+export {
+  CaptionRun,
+  DEFAULT_CAPTION_BATCH,
+  DEFAULT_PREFETCH,
+  DEFAULT_REMOTE_CONCURRENCY,
+  DEFAULT_REMOTE_RETRIES,
+  DEFAULT_REMOTE_TIMEOUT_MS,
+  DEFAULT_SIDECAR_EXTENSION,
+  FILES_FROM_STDIN,
+  LocalCaptioner,
+  PrefetchingImageReader,
+  RemoteCaptioner,
+  captionImages,
+  collectImages,
+  createLocalCaptioner,
+  createRemoteCaptioner,
+  fileImageReader,
+  batchedEngine,
+  modelEngine,
+  readFilesFrom,
+  type CaptionEngine,
+  type CaptionEngineFactory,
+  type CaptionFailure,
+  type CaptionImage,
+  type CaptionOutput,
+  type CaptionOutputOptions,
+  type CaptionProgress,
+  type CaptionRequest,
+  type CaptionResult,
+  type CaptionRunOptions,
+  type CaptionSummary,
+  type CaptionTimings,
+  type CaptionUsage,
+  type Captioner,
+  type CollectImagesOptions,
+  type CollectedImages,
+  type FileReaderOptions,
+  type IgnoredInput,
+  type ImageReader,
+  type LocalCaptionerOptions,
+  type PixelOptions,
+  type PrefetchReaderOptions,
+  type PreparedPixels,
+  type RemoteCaptionerOptions,
+  type RemoteRetry,
+} from './core/caption/index.js';

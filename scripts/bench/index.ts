@@ -11,6 +11,9 @@
  * First, startup: the model-free commands (--version, --help, models, completion) against a bare
  * `node -e 0` (target: at most 2x); --startup-runs 0 skips it, --startup-only stops after it.
  *
+ * `--scenarios caption` runs the caption scenario alone (caption.ts): images per minute for caption,
+ * a describe loop and a transformers.js loop over [--images 16] images, [--batch N] for caption.
+ *
  * `ours` runs a copy of src taken at the start (or of --ours-rev); --baseline adds a column `base` with
  * our engine at that revision; each --variant adds a column with other SmolVLM.load options.
  * `--scenarios serve` runs the server benchmark instead (scripts/bench/serve.ts).
@@ -27,6 +30,7 @@ import type { Dtype as EngineDtype } from '../../src/core/model-files/dtypes.js'
 import { ChatTemplate } from '../../src/core/prompt.js';
 import { TextTokenizer } from '../../src/core/tokenizer.js';
 import { ENGINES, SCENARIOS, type ChildResult, type ChildTask, type Engine, type Scenario, type ScenarioName } from './common.js';
+import { runCaptionBench } from './caption.js';
 import { ensureTestImage } from './images.js';
 import { engineTitle, markdownTable, SCENARIO_TITLES, summarise } from './report.js';
 import { measureStartup, startupTable } from './startup.js';
@@ -49,6 +53,8 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'ours-rev': { type: 'string' },
     variant: { type: 'string', multiple: true, default: [] },
+    images: { type: 'string', default: '16' },
+    batch: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     'startup-runs': { type: 'string', default: '5' },
     'startup-only': { type: 'boolean' },
@@ -64,7 +70,9 @@ const newTokens = Number(args.tokens);
 const dtypes = args.dtype.split(',').filter(Boolean);
 for (const d of dtypes) if (!isDtype(d)) throw new Error(`unknown dtype ${d}`);
 const scenarioNames = args.scenarios.split(',').filter(Boolean) as ScenarioName[];
-for (const s of scenarioNames) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`);
+const captionScenario = (scenarioNames as string[]).includes('caption');
+if (captionScenario && scenarioNames.length > 1) throw new Error('the caption scenario runs alone: --scenarios caption');
+for (const s of scenarioNames) if (!SCENARIOS.includes(s) && !captionScenario) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')}, caption)`);
 const engines = args.engines.split(',').filter(Boolean) as Engine[];
 for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e} (${ENGINES.join(', ')})`);
 
@@ -88,6 +96,21 @@ const modelDir = await ensureFixtureModel(args.preset as never, {
   onProgress: (m) => log(`  generating ${args.preset}: ${m}`),
 });
 log(`model: ${path.relative(repoRoot, modelDir)} (${wanted.join(', ')})`);
+
+if (captionScenario) {
+  await runCaptionBench({
+    modelDir,
+    dtype: dtypes[0]!,
+    runs,
+    newTokens,
+    images: Number(args.images),
+    ...(args.batch !== undefined ? { batch: Number(args.batch) } : {}),
+    modes: [...(engines.includes('ours') ? (['caption', 'describe'] as const) : []), ...(engines.includes('theirs') ? (['theirs'] as const) : [])],
+    out: args.out,
+    log,
+  });
+  process.exit(0);
+}
 
 const imageDir = path.join(args.out, 'images');
 const photo = await ensureTestImage(imageDir, 'photo_1024x768.jpg', 1024, 768, 1);

@@ -6,7 +6,7 @@
 import { type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions, type OutputFormat, SmolVLM, type VideoProgress } from '../index.js';
 import { reportEnvironment } from './commands/version.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from './errors.js';
-import { resolveModel } from './model-ref.js';
+import { resolveModel, type ResolvedModel } from './model-ref.js';
 import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions, type VideoOptions } from './options.js';
 import { DownloadProgressView } from './progress.js';
 import { answerJson, Renderer } from './render.js';
@@ -51,6 +51,9 @@ export interface AnswerRequest {
   /** --format / --schema, read before the model loaded (readOutputFormat). */
   format?: OutputFormat | undefined;
 }
+
+/** What loading a model reads of the options: the model group, and how video frames are resized. */
+export type LoadModelOptions = ModelOptions & Pick<VideoOptions, 'frameResize'>;
 
 export class CliContext {
   readonly renderer: Renderer;
@@ -149,10 +152,14 @@ export class CliContext {
     return new DownloadProgressView(this.renderer, { columns: () => this.io.stderr.columns });
   }
 
-  async loadModel(options: ModelOptions & Pick<VideoOptions, 'frameResize'>): Promise<LoadedModel> {
-    const { renderer } = this;
-    renderer.spin(`Loading ${options.model}`);
-    const resolved = await resolveModel(options.model, {
+  async loadModel(options: LoadModelOptions): Promise<LoadedModel> {
+    return this.loadResolved(await this.resolveModel(options), options);
+  }
+
+  /** The model directory and name --model refers to, downloading what is missing (with progress). */
+  async resolveModel(options: ModelOptions): Promise<ResolvedModel> {
+    this.renderer.spin(`Loading ${options.model}`);
+    return resolveModel(options.model, {
       ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
       cwd: this.io.cwd,
       env: this.io.env,
@@ -160,6 +167,11 @@ export class CliContext {
       ...(options.offline ? { offline: true } : {}),
       onProgress: this.downloadProgress().onProgress,
     });
+  }
+
+  /** Loads a resolved model (a spinner meanwhile; warnings on stderr). */
+  async loadResolved(resolved: ResolvedModel, options: LoadModelOptions): Promise<LoadedModel> {
+    const { renderer } = this;
     renderer.spin(`Loading ${resolved.name}`);
     const model = await endedBySignalsWhile(() =>
       SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) }),

@@ -1,5 +1,6 @@
 /** The `smolvlm` executable. To add a command: import its factory and list it in COMMANDS. */
 import { askCommand } from './commands/ask.js';
+import { captionCommand } from './commands/caption.js';
 import { chatCommand } from './commands/chat.js';
 import { completionCommand } from './commands/completion.js';
 import { describeCommand } from './commands/describe.js';
@@ -15,6 +16,7 @@ const COMMANDS: CommandFactory[] = [
   describeCommand,
   askCommand,
   storyCommand,
+  captionCommand,
   chatCommand,
   serveCommand,
   pullCommand,

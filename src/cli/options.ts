@@ -118,6 +118,14 @@ export function positiveInteger(value: string): number {
   return n;
 }
 
+/** A number > 0 (seconds, say), fractions allowed. */
+export function positiveNumber(value: string): number {
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('Not a number.');
+  if (n <= 0) throw new InvalidArgumentError('Must be a number > 0.');
+  return n;
+}
+
 /** A text value that is not empty (or only spaces). */
 export function nonEmpty(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('Must not be empty.');

@@ -33,7 +33,7 @@ export function buildProgram(commands: readonly CommandFactory[]): CommandUnknow
     .description('Run SmolVLM vision-language models locally on their ONNX exports.')
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)
-    .addHelpText('after', `\nExamples:\n  $ smolvlm describe fixtures/images/cat.jpg\n  $ smolvlm ask fixtures/images/coffee.jpg "What is in the cup?"\n  $ smolvlm story fixtures/images/*.jpg\n  $ smolvlm ask "Write a haiku about autumn."\n\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n`);
+    .addHelpText('after', `\nExamples:\n  $ smolvlm describe fixtures/images/cat.jpg\n  $ smolvlm ask fixtures/images/coffee.jpg "What is in the cup?"\n  $ smolvlm story fixtures/images/*.jpg\n  $ smolvlm ask "Write a haiku about autumn."\n  $ smolvlm caption photos/ -o photos/metadata.jsonl\n\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n`);
   for (const make of commands) program.addCommand(make());
   configureTree(program);
   return program;

@@ -1,7 +1,9 @@
 /** The wording of the commands' default prompts. */
 
-/** What SmolVLM's model card asks: the prompt `describe` uses unless --prompt says otherwise. */
-export const DESCRIBE_PROMPT = 'Can you describe this image?';
+import { DESCRIBE_PROMPT } from '../index.js';
+
+/** What SmolVLM's model card asks: the prompt `describe` and `caption` use unless --prompt says otherwise (its home is the core). */
+export { DESCRIBE_PROMPT };
 
 export function storyPrompt(imageCount: number): string {
   return imageCount === 1

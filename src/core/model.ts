@@ -16,7 +16,7 @@ import type { DecodeOptions, GenerateRequest, GenerationResult, TokenizedPrompt 
 import { mediaBlocks, messageVideos } from './generation/media.js';
 import { VideoPreparer, type PreparedVideo, type VideoOptions } from './generation/videos.js';
 import { repoFromFolderName } from './hub/cache-layout.js';
-import { imageProcessorOptionsFromConfig, type ImageProcessorOptions } from './image/index.js';
+import { imageProcessorOptionsFromConfig, type ImageProcessorOptions, type ProcessedImage } from './image/index.js';
 import type { ImageSourceOptions } from './image/source.js';
 import { checkLoadArguments, type LoadOptions } from './load-options.js';
 import { isJsonObject, preferredDtypes, readModelDirectory, type ModelDirectory } from './model-files/directory.js';
@@ -156,6 +156,25 @@ export class SmolVLM {
   /** A prepared video sampled again with other settings (fps, max frames); nothing is probed again. */
   resampleVideo(video: PreparedVideo, options: VideoOptions): PreparedVideo {
     return this.#videos.resample(video, options);
+  }
+
+  /**
+   * The image processor options prepareImage() uses for `options`: the model's preprocessor_config
+   * with the request's overrides (splitting, longest edge) applied. For decoding and tiling images
+   * elsewhere, e.g. ahead of time on a worker thread (the caption run's prefetching reader).
+   */
+  imageProcessorOptions(options: ImageOptions = {}): ImageProcessorOptions {
+    return this.#images.processorOptionsFor(options);
+  }
+
+  /**
+   * An image decoded and tiled elsewhere with imageProcessorOptions(`options`) (`sha256`: the hex
+   * SHA-256 of its file bytes) as a prepared image, the same as prepareImage() would give for those
+   * bytes and options, so that it can be passed in messages. A USAGE error when its tiles cannot
+   * come from these options.
+   */
+  preparedImageFromTiles(processed: ProcessedImage, sha256: string, options: ImageOptions = {}, label = 'image'): PreparedImage {
+    return this.#images.fromProcessed(processed, sha256, label, options);
   }
 
   /**

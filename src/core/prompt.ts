@@ -4,6 +4,9 @@ import { SmolVLMError } from './errors.js';
 import { FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN } from './model-files/spec.js';
 import { VIDEO_CHAT_TEMPLATE, VIDEO_TOKEN } from './video/prompt.js';
 
+/** What SmolVLM's model card asks: the prompt `describe` and `caption` use unless told otherwise. */
+export const DESCRIBE_PROMPT = 'Can you describe this image?';
+
 /** The roles a chat message may have. */
 export const ROLES = ['system', 'user', 'assistant'] as const;
 export type Role = (typeof ROLES)[number];

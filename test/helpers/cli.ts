@@ -25,6 +25,8 @@ export interface CliRunOptions {
   timeoutMs?: number;
   /** Called with each stdout chunk, e.g. to send a signal once output has started. */
   onStdout?: (chunk: string, child: ChildProcess) => void;
+  /** Called once the process is started, e.g. to signal it when a file it writes has grown. */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** A scratch directory for the test run's Hugging Face cache, so that no test ever reaches the network. */
@@ -41,6 +43,7 @@ export function runCli(args: readonly string[], options: CliRunOptions = {}): Pr
   }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], { cwd: options.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8');

@@ -14,16 +14,14 @@ export type {
 } from './types.js';
 export {
   FILES_FROM_STDIN,
-  IMAGE_EXTENSIONS,
   collectImages,
-  hasImageExtension,
   readFilesFrom,
   type CollectImagesOptions,
   type CollectedImages,
   type IgnoredInput,
 } from './inputs.js';
 export { CaptionRun, DEFAULT_PREFETCH, captionImages, type CaptionRunOptions } from './run.js';
-export type { OutputOptions } from './outputs.js';
+export type { OutputOptions as CaptionOutputOptions } from './outputs.js';
 export { DEFAULT_SIDECAR_EXTENSION, normaliseSidecarExtension, sidecarPath, writeFileAtomic } from './sidecar.js';
 export { recordFileName, type RecordContext } from './records.js';
 export { readExistingOutput, type ExistingOutput } from './resume.js';
@@ -42,4 +40,14 @@ export {
   type RemoteCaptionerOptions,
   type RemoteRetry,
 } from './remote.js';
+export {
+  DEFAULT_CAPTION_BATCH,
+  LocalCaptioner,
+  createLocalCaptioner,
+  batchedEngine,
+  modelEngine,
+  type CaptionEngine,
+  type CaptionEngineFactory,
+  type LocalCaptionerOptions,
+} from './local.js';
 export { backoffDelay, parseRetryAfter, type BackoffOptions } from './retry.js';

@@ -12,12 +12,8 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { SmolVLMError } from '../errors.js';
+import { hasImageExtension } from '../image/references.js';
 import { describeNonImage, sniffImageFormat } from '../image/sniff.js';
-
-/** File name extensions taken as images in folders and glob matches (lower case, with the dot). */
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.avif', '.heic', '.heif', '.tif', '.tiff', '.bmp',
-]);
 
 /** The files-from name meaning standard input. */
 export const FILES_FROM_STDIN = '-';
@@ -44,10 +40,6 @@ export interface CollectedImages {
   files: string[];
   /** Explicitly named files that are not images. */
   ignored: IgnoredInput[];
-}
-
-export function hasImageExtension(file: string): boolean {
-  return IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase());
 }
 
 async function statOrUndefined(file: string): Promise<Stats | undefined> {

@@ -17,6 +17,8 @@ export interface RemoteCaptionerOptions {
   url: string;
   /** The `model` sent with each request (the server's name for it); also names the model in records. */
   model: string;
+  /** A system message before each image, as `describe --system`. */
+  system?: string;
   /** Sent as `Authorization: Bearer …`; default: the OPENAI_API_KEY environment variable, else none. */
   apiKey?: string;
   /** Where OPENAI_API_KEY is read from (default process.env). */
@@ -80,8 +82,11 @@ export function chatCompletionsUrl(base: string): string {
   return url.href;
 }
 
-/** The request body: the image first, then the prompt, in one user message; the settings by their snake_case names. */
-export function chatRequestBody(model: string, request: Pick<CaptionRequest, 'image' | 'prompt' | 'settings'>): Record<string, unknown> {
+/**
+ * The request body: the system message if any, then the image and the prompt in one user message (as
+ * `describe` asks a local model); the settings by their snake_case names.
+ */
+export function chatRequestBody(model: string, request: Pick<CaptionRequest, 'image' | 'prompt' | 'settings'>, system?: string): Record<string, unknown> {
   const settings = settingsToSnakeCase(request.settings as GenerationSettings);
   const localOnly = LOCAL_ONLY_SETTINGS.filter((name) => settings[name] !== undefined);
   if (localOnly.length > 0) {
@@ -91,6 +96,7 @@ export function chatRequestBody(model: string, request: Pick<CaptionRequest, 'im
   return {
     model,
     messages: [
+      ...(system === undefined ? [] : [{ role: 'system', content: system }]),
       {
         role: 'user',
         content: [
@@ -136,7 +142,7 @@ export class RemoteCaptioner implements Captioner {
   }
 
   async caption(request: CaptionRequest): Promise<CaptionOutput> {
-    const body = JSON.stringify(chatRequestBody(this.model, request));
+    const body = JSON.stringify(chatRequestBody(this.model, request, this.#options.system));
     const retries = this.#options.retries ?? DEFAULT_REMOTE_RETRIES;
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {

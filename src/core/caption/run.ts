@@ -5,6 +5,7 @@
  * every line and sidecar either completely written or not at all.
  */
 import { SmolVLMError, isSmolVLMError, type ErrorCode } from '../errors.js';
+import { DESCRIBE_PROMPT } from '../prompt.js';
 import { validateSettings, type GenerationSettings } from '../settings.js';
 import { openOutputs, type OpenOutputs, type OutputOptions } from './outputs.js';
 import { planRun, type CaptionJob } from './plan.js';
@@ -16,8 +17,11 @@ import type { CaptionFailure, CaptionImage, CaptionProgress, CaptionResult, Capt
 
 export interface CaptionRunOptions extends OutputOptions {
   captioner: Captioner;
-  /** The instruction sent with every image; part of each record (a resumed file must have the same). */
-  prompt: string;
+  /**
+   * The instruction sent with every image (default DESCRIBE_PROMPT, as `smolvlm describe`); part of
+   * each record (a resumed file must have the same).
+   */
+  prompt?: string;
   settings?: GenerationSettings;
   /** Stops the run at once: iteration then throws an ABORTED SmolVLMError (summary().interrupted is true). */
   signal?: AbortSignal;
@@ -61,13 +65,14 @@ export class CaptionRun implements AsyncIterable<CaptionResult> {
   #iterated = false;
 
   constructor(images: readonly string[], options: CaptionRunOptions) {
-    if (options.prompt.trim() === '') throw new SmolVLMError('USAGE', 'the caption prompt must not be empty');
+    const prompt = options.prompt ?? DESCRIBE_PROMPT;
+    if (prompt.trim() === '') throw new SmolVLMError('USAGE', 'the caption prompt must not be empty');
     positiveInteger(options.captioner.concurrency, 'concurrency');
     positiveInteger(options.prefetch ?? DEFAULT_PREFETCH, 'prefetch');
     validateSettings({ ...options.settings });
     this.#images = images;
     this.#options = options;
-    this.#context = { model: options.captioner.model, prompt: options.prompt };
+    this.#context = { model: options.captioner.model, prompt };
     this.#tally = new RunTally(images.length, options.onProgress);
   }
 
@@ -86,8 +91,9 @@ export class CaptionRun implements AsyncIterable<CaptionResult> {
     if (external?.aborted) throw new SmolVLMError('ABORTED', 'captioning was cancelled');
     const onAbort = () => this.#stop.abort();
     external?.addEventListener('abort', onAbort, { once: true });
-    const ownReader = this.#options.reader === undefined;
-    const reader = this.#options.reader ?? fileImageReader();
+    const { captioner } = this.#options;
+    const ownReader = this.#options.reader === undefined && captioner.reader === undefined;
+    const reader = this.#options.reader ?? captioner.reader ?? fileImageReader();
     let outputs: OpenOutputs | undefined;
     try {
       outputs = await openOutputs(this.#options, this.#context, this.#options.onNotice ?? (() => {}));
@@ -100,6 +106,7 @@ export class CaptionRun implements AsyncIterable<CaptionResult> {
         else yield await this.#settle(outputs, step.kind === 'settled' ? step.result : await this.#restore(step));
         if (this.#stop.signal.aborted) break;
       }
+      if (jobs.length > 0 && !this.#stop.signal.aborted) await captioner.ready?.({ settings: this.#settings(), signal: this.#stop.signal });
       for await (const result of this.#captionAll(jobs, outputs, reader)) yield result;
       if (this.#fatal !== undefined) throw this.#fatal;
       if (external?.aborted) throw new SmolVLMError('ABORTED', 'captioning was cancelled');
@@ -189,8 +196,8 @@ export class CaptionRun implements AsyncIterable<CaptionResult> {
     try {
       output = await this.#options.captioner.caption({
         image: outcome.image,
-        prompt: this.#options.prompt,
-        settings: this.#options.settings ?? {},
+        prompt: this.#context.prompt,
+        settings: this.#settings(),
         signal: this.#stop.signal,
       });
     } catch (error) {
@@ -212,6 +219,10 @@ export class CaptionRun implements AsyncIterable<CaptionResult> {
       return this.#halt(new SmolVLMError('USAGE', `cannot write the output: ${failureOf(error).message}`, { cause: error }));
     }
     return this.#settle(outputs, { status: 'done', path, fileName, output, ms });
+  }
+
+  #settings(): Readonly<GenerationSettings> {
+    return this.#options.settings ?? {};
   }
 
   /** Stops the run with `error` (thrown by the iterator once in-flight images have settled). */

@@ -71,13 +71,16 @@ export class RunTally {
   }
 
   summary(interrupted: boolean): CaptionSummary {
-    const wallMs = this.#startedAt === undefined ? 0 : this.#now() - this.#startedAt;
+    const now = this.#now();
+    const wallMs = this.#startedAt === undefined ? 0 : now - this.#startedAt;
+    // The same rate as the progress reports: from the first caption on (loading a model and skipping done images left out).
+    const captionMs = this.#firstCaptionAt === undefined ? 0 : now - this.#firstCaptionAt;
     return {
       total: this.#total,
       captioned: this.#captioned,
       skipped: this.#skipped,
       failed: this.#failed,
-      imagesPerMinute: wallMs > 0 ? (this.#captioned * 60_000) / wallMs : 0,
+      imagesPerMinute: captionMs > 0 ? (this.#captioned * 60_000) / captionMs : 0,
       wallMs,
       interrupted,
     };

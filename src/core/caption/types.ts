@@ -67,6 +67,14 @@ export interface Captioner {
   /** Images worked on at once (>= 1). */
   readonly concurrency: number;
   caption(request: CaptionRequest): Promise<CaptionOutput>;
+  /**
+   * Called once by a run that has images to caption, after its outputs are opened and checked and
+   * before the first image is read: a local captioner loads its model here, so that a run with
+   * nothing left to do, or a refused output file, never loads it.
+   */
+  ready?(run: { settings: Readonly<GenerationSettings>; signal: AbortSignal }): Promise<void>;
+  /** How this captioner wants images read (a local one decodes them ahead on a worker); a run's `reader` option wins. */
+  readonly reader?: ImageReader;
 }
 
 /** Reads one image for a captioner; a prefetching reader also decodes it. */
@@ -122,7 +130,7 @@ export interface CaptionSummary {
   captioned: number;
   skipped: number;
   failed: number;
-  /** Captioned images per minute of wall time (skipped images excluded). */
+  /** Captioned images per minute from the first caption on (as in progress reports: model loading and skipped images left out). */
   imagesPerMinute: number;
   wallMs: number;
   /** True when the run was stopped by its signal. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SmolVLMError } from '../errors.js';
-import { decodeImage, preprocessImage, type ImageProcessorOptions } from '../image/index.js';
+import { decodeImage, preprocessImage, type ImageProcessorOptions, type ProcessedImage } from '../image/index.js';
 import { readImageSource, type ImageSourceOptions } from '../image/source.js';
 import { imagePromptString, type ImageInput } from '../prompt.js';
 import type { TextTokenizer } from '../tokenizer.js';
@@ -62,17 +62,29 @@ export class ImagePreparer {
       usageError(`an image must be ${IMAGE_INPUT_RULE}, got ${describeValue(input)}`);
     }
     const { bytes, label } = await readImageSource(input, source);
-    const processorOptions = this.#processorOptions(options);
+    const processorOptions = this.processorOptionsFor(options);
     const hash = createHash('sha256').update(bytes).digest('hex');
-    const key = `${hash}:${processorOptions.longestEdge}:${processorOptions.doImageSplitting ? 'split' : 'whole'}`;
     // The same image again (a follow-up turn names it again): skip decoding and resizing.
-    const cacheKey = `${key}:${options.maxPixels ?? ''}`;
+    const cacheKey = `${featuresKey(hash, processorOptions)}:${options.maxPixels ?? ''}`;
     const cached = this.#prepared.get(cacheKey);
     if (cached) return { ...cached, label };
     const raw = await decodeImage(bytes, { label, maxPixels: options.maxPixels });
-    const processed = preprocessImage(raw, processorOptions);
+    const prepared = this.fromProcessed(preprocessImage(raw, processorOptions), hash, label, options);
+    this.#prepared.set(cacheKey, prepared);
+    return prepared;
+  }
+
+  /**
+   * An image decoded and tiled elsewhere (a worker thread) with `processorOptionsFor(options)`, as a
+   * prepared image: the same key and token count as prepare() gives for the same bytes and options.
+   */
+  fromProcessed(processed: ProcessedImage, sha256: string, label: string, options: ImageOptions = {}): PreparedImage {
+    const processorOptions = this.processorOptionsFor(options);
+    if (processed.tileSize !== processorOptions.tileSize || (!processorOptions.doImageSplitting && processed.tileCount !== 1)) {
+      throw new SmolVLMError('USAGE', `${label} was tiled with other image options than this model's (${processed.tileCount} tiles of ${processed.tileSize} px)`);
+    }
     const grid = { rows: processed.rows, cols: processed.cols };
-    const prepared: PreparedImage = {
+    return {
       prepared: true,
       label,
       rows: processed.rows,
@@ -81,14 +93,13 @@ export class ImagePreparer {
       tileSize: processed.tileSize,
       pixelValues: processed.pixelValues,
       sizes: processed.sizes,
-      key,
+      key: featuresKey(sha256, processorOptions),
       tokens: this.tokenizer.encode(imagePromptString(grid, this.imageSeqLen)).length,
     };
-    this.#prepared.set(cacheKey, prepared);
-    return prepared;
   }
 
-  #processorOptions(options: ImageOptions): ImageProcessorOptions {
+  /** The model's processor options with a request's overrides applied (USAGE error for a size beyond the model's). */
+  processorOptionsFor(options: ImageOptions = {}): ImageProcessorOptions {
     const modelEdge = this.processorOptions.longestEdge;
     const longestEdge = options.longestEdge ?? modelEdge;
     // Larger sizes would need row/column markers the model never saw (its grid tops out at longest_edge / tile).
@@ -97,6 +108,11 @@ export class ImagePreparer {
     }
     return { ...this.processorOptions, longestEdge, doImageSplitting: options.doImageSplitting ?? this.processorOptions.doImageSplitting };
   }
+}
+
+/** The features-cache key of an image: its bytes' hash and the tiling options. */
+function featuresKey(sha256: string, options: ImageProcessorOptions): string {
+  return `${sha256}:${options.longestEdge}:${options.doImageSplitting ? 'split' : 'whole'}`;
 }
 
 /** Pixel values given as they are (conformance checks, callers that tile images themselves) as one prepared image. */

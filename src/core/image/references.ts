@@ -8,8 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SmolVLMError } from '../errors.js';
 
-/** File extensions that mark a word as an image path (ask's arguments, chat lines), lower case with the dot. */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff', '.bmp'];
+/**
+ * File extensions that mark a name as an image (ask's arguments, chat lines, the files a caption run
+ * takes from folders and glob matches), lower case with the dot.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.avif', '.heic', '.heif', '.tif', '.tiff', '.bmp'];
 
 /** File extensions that mark a word as a video path (ask's arguments, chat lines), lower case with the dot. */
 export const VIDEO_EXTENSIONS: readonly string[] = ['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.avi', '.ts', '.mts', '.m2ts'];
