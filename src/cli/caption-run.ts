@@ -23,7 +23,8 @@ import {
 import { CaptionProgressView, displayPath, summaryJson, summaryLine } from './caption-progress.js';
 import type { CliContext, StopHandler } from './context.js';
 import { UsageError } from './errors.js';
-import { generationSettings, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions } from './options.js';
+import { generationSettings, type FormatOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions } from './options.js';
+import { readOutputFormat } from './structured.js';
 
 /** caption's own options, as commander parses them. */
 export type CaptionOptions = {
@@ -42,18 +43,20 @@ export type CaptionOptions = {
   timeout?: number;
 };
 
-export type CaptionCommandOptions = CaptionOptions & ModelOptions & GenerationOptions & ImageOptions & OutputOptions;
+export type CaptionCommandOptions = CaptionOptions & ModelOptions & GenerationOptions & ImageOptions & FormatOptions & OutputOptions;
 
 type FlagOf<K extends keyof CaptionCommandOptions> = readonly [K, string];
 
 /** Flags that only a local model uses, and flags that only --remote uses: refused in the other mode rather than ignored. */
-const LOCAL_ONLY: readonly FlagOf<'batch' | 'dtype' | 'threads' | 'offline' | 'split' | 'imageSize'>[] = [
+const LOCAL_ONLY: readonly FlagOf<'batch' | 'dtype' | 'threads' | 'offline' | 'split' | 'imageSize' | 'format' | 'schema'>[] = [
   ['batch', '--batch'],
   ['dtype', '--dtype'],
   ['threads', '--threads'],
   ['offline', '--offline'],
   ['split', '--split/--no-split'],
   ['imageSize', '--image-size'],
+  ['format', '--format'],
+  ['schema', '--schema'],
 ];
 const REMOTE_ONLY: readonly FlagOf<'remoteModel' | 'apiKey' | 'concurrency' | 'timeout'>[] = [
   ['remoteModel', '--remote-model'],
@@ -122,12 +125,14 @@ function remoteCaptioner(ctx: CliContext, options: CaptionCommandOptions, url: s
 
 /** The local model, resolved (downloaded if need be) now for its name, loaded when the run first needs it. */
 async function localCaptioner(ctx: CliContext, options: CaptionCommandOptions): Promise<CaptionerHandle> {
+  const format = await readOutputFormat(options);
   const resolved = await ctx.resolveModel(options);
   ctx.renderer.stopSpinner();
   const captioner = createLocalCaptioner({
     model: async () => (await ctx.loadResolved(resolved, options)).model,
     name: resolved.name,
     batch: options.batch ?? DEFAULT_CAPTION_BATCH,
+    ...(format !== undefined ? { format } : {}),
     ...(options.system !== undefined ? { system: options.system } : {}),
   });
   return { captioner, close: () => captioner.close() };

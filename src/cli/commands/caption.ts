@@ -3,7 +3,7 @@ import { DEFAULT_CAPTION_BATCH, DEFAULT_REMOTE_CONCURRENCY, DEFAULT_REMOTE_TIMEO
 import { captionImagesCommand } from '../caption-run.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
-import { generationOptions, imageOptions, modelOptions, nonEmpty, outputOptions, positiveInteger, positiveNumber, withOptions } from '../options.js';
+import { formatOptions, generationOptions, imageOptions, modelOptions, nonEmpty, outputOptions, positiveInteger, positiveNumber, withOptions } from '../options.js';
 import { DESCRIBE_PROMPT } from '../prompts.js';
 
 const HELP = `
@@ -54,6 +54,7 @@ export function captionCommand() {
     modelOptions,
     generationOptions,
     imageOptions,
+    formatOptions,
     outputOptions({
       json: 'the summary and errors as JSON objects on stderr (records are JSON already)',
       verbose: 'stack traces on errors',

@@ -7,6 +7,7 @@
  * The request is the one `smolvlm describe` makes (the system message, then the image and the
  * prompt in one user message; the same settings), so a greedy caption equals describe's answer.
  */
+import type { OutputFormat } from '../structured/index.js';
 import { BatchScheduler } from '../generation/scheduler.js';
 import { imageOptions as imageOptionsOf } from '../conversation/images.js';
 import { SmolVLMError } from '../errors.js';
@@ -40,6 +41,8 @@ export const batchedEngine: CaptionEngineFactory = (model, { maxBatch }) => new 
 export const DEFAULT_CAPTION_BATCH = 4;
 
 interface LocalCaptionerCommon {
+  /** Structured output: each caption constrained to JSON or a JSON Schema; the record carries the parsed `data`. */
+  format?: OutputFormat;
   /** Captions in flight at once, decoded together by a batched engine (default DEFAULT_CAPTION_BATCH). */
   batch?: number;
   /** A system message before each image, as `describe --system`. */
@@ -126,6 +129,7 @@ export class LocalCaptioner implements Captioner {
       ...(settings.maxTokens !== undefined ? { maxNewTokens: settings.maxTokens } : {}),
       sampling: samplingOf(settings),
       ...(settings.stop ? { stop: settings.stop } : {}),
+      ...(this.#options.format !== undefined ? { format: this.#options.format } : {}),
       signal,
     });
     const result = await stream.result;
@@ -179,6 +183,7 @@ function outputOf(result: GenerationResult): CaptionOutput {
     finishReason: result.finishReason,
     usage: { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, imageTokens: usage.imageTokens, cachedTokens: usage.cachedTokens },
     timings: timingsOf(result),
+    ...(result.structured?.complete ? { data: result.structured.data } : {}),
   };
 }
 

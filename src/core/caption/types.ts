@@ -52,8 +52,8 @@ export interface CaptionOutput {
   finishReason: string;
   usage?: CaptionUsage;
   timings?: CaptionTimings;
-  /** Extra JSON-safe fields, written as the record's `data`. */
-  data?: Readonly<Record<string, unknown>>;
+  /** The parsed structured answer (a JSON value, with --format or --schema), written as the record's `data`. */
+  data?: unknown;
 }
 
 /**
