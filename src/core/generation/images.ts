@@ -17,16 +17,9 @@ export interface ImageOptions {
 }
 
 /** An image decoded, resized and tiled for this model; reusable across requests. */
-export interface PreparedImage {
+export interface PreparedImage extends ProcessedImage {
   readonly prepared: true;
   label: string;
-  rows: number;
-  cols: number;
-  tileCount: number;
-  tileSize: number;
-  /** `[tileCount, 3, tileSize, tileSize]` float32, normalised. */
-  pixelValues: Float32Array;
-  sizes: { decoded: [number, number]; resized: [number, number]; resizedForTiles: [number, number] };
   /** Identifies the image bytes and the tiling options (the features cache key). */
   key: string;
   /** Prompt tokens this image adds. */
