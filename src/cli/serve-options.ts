@@ -1,7 +1,7 @@
 /** Value parsers of `smolvlm serve`'s own flags (commander reports a bad value naming the flag). */
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 
-/** A TCP port, 0 to 65535 (0: any free port). */
+/** A TCP port, 0 to 65535 (0 picks a free port). */
 export function portNumber(value: string): number {
   const n = value.trim() === '' ? NaN : Number(value);
   if (!Number.isSafeInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('Must be a port number from 0 to 65535.');

@@ -42,7 +42,7 @@ export function serveCommand() {
       .summary('serve an OpenAI-compatible API (chat completions)')
       .description('Serve the model over an OpenAI-compatible HTTP API.')
       .option('--host <address>', 'address to listen on (any but a loopback address exposes the server to the network)', DEFAULT_HOST)
-      .addOption(new Option('--port <n>', 'port to listen on (0: any free port)').argParser(portNumber).default(DEFAULT_PORT))
+      .addOption(new Option('--port <n>', 'port to listen on (0 picks a free port)').argParser(portNumber).default(DEFAULT_PORT))
       .option('--api-key <key>', `require "Authorization: Bearer <key>" on every endpoint but /health (default: $${API_KEY_ENV})`)
       .addOption(new Option('--parallel <n>', 'requests generated together').argParser(positiveInteger).default(DEFAULT_PARALLEL))
       .addOption(new Option('--queue <n>', 'requests that may wait beyond --parallel; more get a 503').argParser(count).default(DEFAULT_QUEUE))

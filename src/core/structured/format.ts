@@ -20,7 +20,7 @@ export interface CheckedFormat {
   cacheKey: string;
 }
 
-/** 'json' as a schema: any object; nested values are any JSON. */
+/** 'json' as a schema: an object of whatever keys, nested values of whatever JSON type. */
 const ANY_OBJECT = '{"type":"object"}';
 
 /**
