@@ -9,6 +9,7 @@ import {
   hubCacheDir,
   hubEndpoint,
   hubOffline,
+  hubSettingsFromEnv,
   hubToken,
   parseDtypeSpec,
   parseModelReference,
@@ -91,4 +92,17 @@ test('endpoint, offline flag and token sources', () => {
   assert.equal(hubToken({ HF_HOME: dir, HF_TOKEN_PATH: path.join(dir, 'other') })?.token, 'hf_frompath');
   assert.equal(hubToken({ HF_HOME: path.join(dir, 'nothing') }), undefined);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('hub time limits from the environment: seconds, unset means the default, a bad value is refused by name', () => {
+  const base = { HF_HOME: path.join(os.tmpdir(), 'smolvlm-no-such-home') };
+  const settings = hubSettingsFromEnv({ ...base, HF_HUB_ETAG_TIMEOUT: '2.5', HF_HUB_DOWNLOAD_TIMEOUT: '' });
+  assert.equal(settings.metadataTimeoutMs, 2500);
+  assert.equal(settings.downloadTimeoutMs, undefined);
+  for (const [name, value] of [['HF_HUB_ETAG_TIMEOUT', 'abc'], ['HF_HUB_DOWNLOAD_TIMEOUT', '-1'], ['HF_HUB_DOWNLOAD_TIMEOUT', '0']] as const) {
+    assert.throws(
+      () => hubSettingsFromEnv({ ...base, [name]: value }),
+      (error: Error & { code?: string }) => error.code === 'USAGE' && error.message.includes(name) && error.message.includes(`"${value}"`),
+    );
+  }
 });

@@ -82,10 +82,17 @@ export function hubOffline(env: Env = process.env): boolean {
   return isTrue(get(env, 'HF_HUB_OFFLINE') ?? get(env, 'TRANSFORMERS_OFFLINE'));
 }
 
+/**
+ * A time limit in seconds from the environment, in ms; unset or empty means the default. A value that is
+ * not a positive number is refused with a usage error naming the variable (huggingface_hub refuses one
+ * too), rather than silently using the default the user meant to change.
+ */
 function seconds(env: Env, name: string): number | undefined {
   const v = get(env, name);
-  const n = v === undefined ? NaN : Number(v);
-  return Number.isFinite(n) && n > 0 ? n * 1000 : undefined;
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n) && n > 0) return n * 1000;
+  throw new SmolVLMError('USAGE', `${name} must be a number of seconds greater than 0, got "${v}"`);
 }
 
 export interface HubEnvSettings {
