@@ -102,6 +102,11 @@ describe('SmolVLM.generate', () => {
     rejects({ messages: hello, image: { doImageSplitting: 'yes' } }, /^image\.doImageSplitting must be true or false/);
   });
 
+  test('unknown request fields are refused (a top-level temperature was silently greedy)', () => {
+    rejects({ messages: hello, temperature: 1 }, /^temperature belongs in sampling/);
+    rejects({ messages: hello, maxTokens: 5 }, /^unknown request field "maxTokens" \(known: messages, maxNewTokens/);
+  });
+
   test('callbacks, signal and cache of the wrong kind', () => {
     rejects({ messages: hello, onToken: 'log' }, /^onToken must be a function/);
     rejects({ messages: hello, signal: {} }, /^signal must be an AbortSignal/);

@@ -9,7 +9,7 @@ import { checkOutputFormat } from '../structured/index.js';
 import { describeValue, isRecord, usageError, type UntypedRecord } from '../untyped.js';
 import { IMAGE_INPUT_RULE, isPreparedImage } from './images.js';
 import { PromptCache } from './prompt-cache.js';
-import { validateSampling } from './sampling.js';
+import { SAMPLING_KEYS, validateSampling } from './sampling.js';
 import { isPreparedVideo } from './videos.js';
 
 /** What a video in a message may be, completing "must be …". */
@@ -18,11 +18,27 @@ const VIDEO_INPUT_RULE = 'a path, URL, data: URI or "-", video bytes (Uint8Array
 /** Throws unless `request` is a GenerateRequest: messages, options and their values. */
 export function checkGenerateRequest(request: unknown): void {
   if (!isRecord(request)) usageError(`generate() needs a request object with messages, got ${describeValue(request)}`);
+  checkRequestKeys(request);
   checkMessages(request.messages);
   checkDecodeOptions(request);
   checkImageOptions(request.image);
   checkVideoOptions(request.video);
   if (request.imageSource !== undefined && !isRecord(request.imageSource)) usageError(`imageSource must be an object, got ${describeValue(request.imageSource)}`);
+}
+
+/** Every field of GenerateRequest (types.ts). */
+const REQUEST_KEYS: ReadonlySet<string> = new Set(['messages', 'maxNewTokens', 'sampling', 'stop', 'image', 'video', 'imageSource', 'signal', 'cache', 'onToken', 'format']);
+
+/**
+ * Unknown fields are refused: a misplaced setting (`temperature` beside `messages` instead of inside
+ * `sampling`) would otherwise be ignored without a word, and the answer silently greedy.
+ */
+function checkRequestKeys(request: UntypedRecord): void {
+  for (const key of Object.keys(request)) {
+    if (REQUEST_KEYS.has(key) || request[key] === undefined) continue;
+    if ((SAMPLING_KEYS as readonly string[]).includes(key)) usageError(`${key} belongs in sampling: generate({ messages, sampling: { ${key}: … } })`);
+    usageError(`unknown request field ${JSON.stringify(key)} (known: ${[...REQUEST_KEYS].join(', ')})`);
+  }
 }
 
 /** Throws unless `messages` is a non-empty array of chat messages with known roles and valid parts. */
