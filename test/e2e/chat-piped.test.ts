@@ -115,7 +115,7 @@ describe('smolvlm chat, piped', () => {
     assert.match(run.stderr, /2\. my picture\.png \(1 tile, \d+ tokens\) \[message 3\]\n3\. my picture\.png \(1 tile, \d+ tokens\) \[next message\]/);
   });
 
-  test('/set changes the settings, bad values and unknown commands are hints, /exit ends; exit code 0', async () => {
+  test('/set changes the settings, bad values and unknown commands are hints, /exit ends; exit code 2 for the refused lines', async () => {
     const input = [
       '/set max_tokens 2',
       '/set top_p 3',
@@ -134,7 +134,7 @@ describe('smolvlm chat, piped', () => {
       '',
     ].join('\n');
     const run = await chat(['--json'], input);
-    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.code, 2, run.stderr);
     const turns = answers(run);
     assert.equal(turns.length, 1);
     assert.ok(turns[0]!.usage.completion_tokens <= 2);
@@ -187,7 +187,7 @@ describe('smolvlm chat, piped', () => {
     assert.equal(continued.usage.prompt_tokens, last.usage.prompt_tokens);
 
     const bad = await chat([], ['/load nothing.json', '/load saved.md', 'Still fine?', ''].join('\n'));
-    assert.equal(bad.code, 0, bad.stderr);
+    assert.equal(bad.code, 2, 'a piped session whose commands were refused exits 2, after answering the rest');
     assert.match(bad.stderr, /no such file: nothing\.json/);
     assert.match(bad.stderr, /saved\.md is not a JSON transcript/);
     assert.notEqual(bad.stdout, '');
@@ -210,7 +210,7 @@ describe('smolvlm chat, piped', () => {
       '',
     ].join('\n');
     const run = await chat([], input);
-    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.code, 2, `/load 256m and /show nonsense are refused: ${run.stderr}`);
     assert.match(run.stderr, /system message set/);
     assert.match(run.stderr, /system: Answer in French\./);
     assert.match(run.stderr, /max_tokens\s+3\n/);

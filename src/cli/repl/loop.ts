@@ -4,7 +4,7 @@
  */
 import readline from 'node:readline';
 import type { CliContext, StopHandler } from '../context.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
+import { EXIT_OK, UsageError } from '../errors.js';
 import { completeLine } from './completer.js';
 import { isBinaryChatLine } from '../inputs.js';
 import { History, HISTORY_SIZE } from './history.js';
@@ -157,7 +157,7 @@ class TerminalRepl {
 /**
  * Piped input: every line (or `"""` block) is a user turn, commands work the same, answers go to
  * stdout. Ctrl+C (SIGTERM alike) stops the answer and ends the session with its exit code (130, 143);
- * the end of input exits 0 (1 when a turn failed).
+ * the end of input exits 0 (1 when a turn failed, 2 when a line was refused as a usage error).
  */
 export async function runPiped(session: ChatSession, stdin: NodeJS.ReadableStream, ctx: LoopContext): Promise<number> {
   const onStop: StopHandler = (signal) => {
@@ -180,5 +180,5 @@ export async function runPiped(session: ChatSession, stdin: NodeJS.ReadableStrea
   } finally {
     rl.close();
   }
-  return session.failed ? EXIT_FAILURE : EXIT_OK;
+  return session.exitCode;
 }

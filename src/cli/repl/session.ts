@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { isConversationVideo, isSmolVLMError, SmolVLMError, type Conversation, type ConversationMedia, type TurnResult } from '../../index.js';
 import type { LoadedModel } from '../context.js';
-import { UsageError } from '../errors.js';
+import { classifyError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../errors.js';
 import { answerJson, type Renderer } from '../render.js';
 import { extractImageReferences } from './image-references.js';
 import { MessageAssembler } from './input.js';
@@ -29,6 +29,8 @@ export class ChatSession {
   readonly assembler = new MessageAssembler();
   /** A turn (or a command that reads images) that failed with a runtime error. */
   failed = false;
+  /** A command or turn refused as a usage error (a missing file for /load, a bad /set value). */
+  slipped = false;
   #controller: AbortController | undefined;
 
   constructor(
@@ -158,10 +160,19 @@ export class ChatSession {
     stream.write(`${this.interactive ? this.renderer.out.dim(text) : text}\n`);
   }
 
-  /** Reports an error; a runtime one (not a usage slip) makes the piped session exit 1 at the end. */
+  /** Reports an error, remembered for the piped session's exit code (exitCode). */
   report(error: unknown): void {
     this.renderer.error(error);
-    if (!(error instanceof UsageError) && !(isSmolVLMError(error) && error.code === 'USAGE')) this.failed = true;
+    if (classifyError(error).exitCode === EXIT_USAGE) this.slipped = true;
+    else this.failed = true;
+  }
+
+  /**
+   * How a piped session ends: 1 when a turn failed at run time, else 2 when a line was refused as a
+   * usage error (a script whose `/load` or `/set` failed must not look successful), else 0.
+   */
+  get exitCode(): number {
+    return this.failed ? EXIT_FAILURE : this.slipped ? EXIT_USAGE : EXIT_OK;
   }
 }
 
