@@ -77,13 +77,23 @@ export function resizedRows(source: RowSource, width: number, height: number, fi
   let rows = alpha ? new MappedRows(source, premultiplyAlpha) : source;
   if (width !== source.width) {
     const taps = buildTaps(source.width, width, filter);
-    rows = wasm ? new WasmHorizontalRows(rows, width, taps) : new HorizontalRows(rows, width, taps);
+    rows = (wasm && wasmStage(() => new WasmHorizontalRows(rows, width, taps))) || new HorizontalRows(rows, width, taps);
   }
   if (height !== source.height) {
     const taps = buildTaps(source.height, height, filter);
-    rows = wasm ? new WasmVerticalRows(rows, height, taps) : new VerticalRows(rows, height, taps);
+    rows = (wasm && wasmStage(() => new WasmVerticalRows(rows, height, taps))) || new VerticalRows(rows, height, taps);
   }
   return alpha ? new MappedRows(rows, unpremultiplyAlpha) : rows;
+}
+
+/** A WebAssembly stage, or undefined where its memory cannot be had (a capped address space). */
+function wasmStage(make: () => RowSource): RowSource | undefined {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
 }
 
 /** The rows of an image held in memory. */
