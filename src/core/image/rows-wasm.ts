@@ -5,7 +5,7 @@
  */
 import { instantiateKernels, ROW_SLACK, type WasmKernels } from './resample-wasm.js';
 import type { TapTable } from './resample-kernels.js';
-import type { RowSource } from './rows.js';
+import { RowRing, type RowSource } from './rows.js';
 
 /** Lays out regions of one memory: byte offsets, each 16-byte aligned. */
 class Layout {
@@ -69,50 +69,38 @@ export class WasmHorizontalRows implements RowSource {
 export class WasmVerticalRows implements RowSource {
   readonly width: number;
   readonly channels: number;
-  readonly #source: RowSource;
-  readonly #taps: TapTable;
   readonly #kernels: WasmKernels;
+  readonly #ring: RowRing;
   readonly #rowLength: number;
-  /** Bytes per ring slot: the row rounded up to whole 16-byte vectors. */
-  readonly #slot: number;
-  readonly #ringAt: number;
-  readonly #ring: Uint8ClampedArray;
   readonly #basesAt: number;
-  readonly #bases: Int32Array;
   readonly #weights: number;
+  readonly #strideBytes: number;
   readonly #outAt: number;
   readonly #output: Uint8ClampedArray;
-  #next = 0;
 
   constructor(source: RowSource, readonly height: number, taps: TapTable) {
-    this.#source = source;
-    this.#taps = taps;
     this.width = source.width;
     this.channels = source.channels;
     const rowLength = (this.#rowLength = source.width * source.channels);
-    const slot = (this.#slot = Math.ceil(rowLength / 16) * 16);
+    // Ring slots are whole 16-byte vectors: the kernel reads the row rounded up.
+    const slot = Math.ceil(rowLength / 16) * 16;
     const layout = new Layout();
     this.#weights = layout.take(taps.weights.length * 4);
     this.#basesAt = layout.take(taps.stride * 4);
-    this.#ringAt = layout.take(taps.stride * slot);
+    const ringAt = layout.take(taps.stride * slot);
     this.#outAt = layout.take(slot);
     const kernels = (this.#kernels = instantiateKernels(layout.size));
+    const memory = kernels.memory.buffer;
     int32At(kernels, this.#weights, taps.weights);
-    this.#bases = new Int32Array(kernels.memory.buffer, this.#basesAt, taps.stride);
-    this.#ring = new Uint8ClampedArray(kernels.memory.buffer, this.#ringAt, taps.stride * slot);
-    this.#output = new Uint8ClampedArray(kernels.memory.buffer, this.#outAt, rowLength);
+    this.#strideBytes = taps.stride * 4;
+    const ring = new Uint8ClampedArray(memory, ringAt, taps.stride * slot);
+    this.#ring = new RowRing(source, taps, ring, slot, ringAt, new Int32Array(memory, this.#basesAt, taps.stride));
+    this.#output = new Uint8ClampedArray(memory, this.#outAt, rowLength);
   }
 
   readRow(y: number, out: Uint8ClampedArray, at: number): void {
-    const taps = this.#taps;
-    const first = taps.start[y]!;
-    const n = taps.count[y]!;
-    const slots = taps.stride;
-    const slot = this.#slot;
-    if (this.#next < first) this.#next = first;
-    for (; this.#next < first + n; this.#next++) this.#source.readRow(this.#next, this.#ring, (this.#next % slots) * slot);
-    for (let j = 0; j < n; j++) this.#bases[j] = this.#ringAt + ((first + j) % slots) * slot;
-    this.#kernels.vertical(this.#basesAt, this.#weights + y * slots * 4, n, this.#rowLength, this.#outAt);
+    const n = this.#ring.window(y);
+    this.#kernels.vertical(this.#basesAt, this.#weights + y * this.#strideBytes, n, this.#rowLength, this.#outAt);
     out.set(this.#output, at);
   }
 }

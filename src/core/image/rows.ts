@@ -63,59 +63,85 @@ export class HorizontalRows implements RowSource {
 }
 
 /**
- * One vertical pass: output row y is a weighted sum of source rows [start[y], start[y] + count[y]).
- * Both ends never decrease with y and a window is at most `taps.stride` rows, so a ring of `stride`
- * rows holds every window: row r lives in slot r % stride, and is read from the source once.
+ * The source rows a vertical pass reads: output row y is a weighted sum of source rows
+ * [start[y], start[y] + count[y]). Both ends never decrease with y and a window is at most
+ * `taps.stride` rows, so a ring of `stride` slots holds every window: row r lives in slot r % stride
+ * and is read from the source once.
  */
-export class VerticalRows implements RowSource {
-  readonly width: number;
-  readonly channels: number;
-  readonly #source: RowSource;
-  readonly #taps: TapTable;
-  readonly #ring: Uint8ClampedArray;
-  readonly #rowLength: number;
-  /** Slot offsets of the current window's rows, and scratch for the vertical kernel. */
-  readonly #bases: Int32Array;
-  readonly #accumulator: Int32Array;
+export class RowRing {
   /** The next source row not yet in the ring. */
   #next = 0;
 
-  constructor(source: RowSource, readonly height: number, taps: TapTable) {
-    this.#source = source;
-    this.#taps = taps;
-    this.width = source.width;
-    this.channels = source.channels;
-    this.#rowLength = source.width * source.channels;
-    this.#ring = new Uint8ClampedArray(taps.stride * this.#rowLength);
-    this.#bases = new Int32Array(taps.stride);
-    this.#accumulator = new Int32Array(this.#rowLength);
-  }
+  constructor(
+    readonly source: RowSource,
+    readonly taps: TapTable,
+    /** `stride` slots of `slot` samples each. */
+    readonly ring: Uint8ClampedArray,
+    readonly slot: number,
+    /** Where slot 0 is, for the kernel (0 for JavaScript, a memory address for WebAssembly). */
+    readonly address: number,
+    /** Filled by window(): where each row of the window is. */
+    readonly bases: Int32Array,
+  ) {}
 
-  readRow(y: number, out: Uint8ClampedArray, at: number): void {
-    const taps = this.#taps;
-    const first = taps.start[y]!;
-    const end = first + taps.count[y]!;
-    const slots = taps.stride;
+  /** Reads the rows output row `y` needs into the ring, sets their `bases`, and returns how many there are. */
+  window(y: number): number {
+    const first = this.taps.start[y]!;
+    const n = this.taps.count[y]!;
+    const slots = this.taps.stride;
     if (this.#next < first) this.#next = first;
-    for (; this.#next < end; this.#next++) this.#source.readRow(this.#next, this.#ring, (this.#next % slots) * this.#rowLength);
-    for (let j = 0; j < end - first; j++) this.#bases[j] = ((first + j) % slots) * this.#rowLength;
-    verticalRow(this.#ring, this.#bases, taps, y, this.#rowLength, this.#accumulator, out, at);
+    for (; this.#next < first + n; this.#next++) this.source.readRow(this.#next, this.ring, (this.#next % slots) * this.slot);
+    for (let j = 0; j < n; j++) this.bases[j] = this.address + ((first + j) % slots) * this.slot;
+    return n;
   }
 }
 
-/** Applies an in-place per-row transform (alpha premultiplication and back) to a source's rows. */
-export class MappedRows implements RowSource {
+/** The dimensions of a stage that keeps its source's. */
+abstract class SameSizeRows implements RowSource {
   readonly width: number;
   readonly height: number;
   readonly channels: number;
 
-  constructor(
-    readonly source: RowSource,
-    readonly map: (row: Uint8ClampedArray, from: number, to: number) => void,
-  ) {
+  constructor(readonly source: RowSource) {
     this.width = source.width;
     this.height = source.height;
     this.channels = source.channels;
+  }
+
+  abstract readRow(y: number, out: Uint8ClampedArray, at: number): void;
+}
+
+/** One vertical pass, in JavaScript. */
+export class VerticalRows implements RowSource {
+  readonly width: number;
+  readonly channels: number;
+  readonly #taps: TapTable;
+  readonly #ring: RowRing;
+  readonly #rowLength: number;
+  readonly #accumulator: Int32Array;
+
+  constructor(source: RowSource, readonly height: number, taps: TapTable) {
+    this.#taps = taps;
+    this.width = source.width;
+    this.channels = source.channels;
+    const rowLength = (this.#rowLength = source.width * source.channels);
+    this.#ring = new RowRing(source, taps, new Uint8ClampedArray(taps.stride * rowLength), rowLength, 0, new Int32Array(taps.stride));
+    this.#accumulator = new Int32Array(rowLength);
+  }
+
+  readRow(y: number, out: Uint8ClampedArray, at: number): void {
+    this.#ring.window(y);
+    verticalRow(this.#ring.ring, this.#ring.bases, this.#taps, y, this.#rowLength, this.#accumulator, out, at);
+  }
+}
+
+/** Applies an in-place per-row transform (alpha premultiplication and back) to a source's rows. */
+export class MappedRows extends SameSizeRows {
+  constructor(
+    source: RowSource,
+    readonly map: (row: Uint8ClampedArray, from: number, to: number) => void,
+  ) {
+    super(source);
   }
 
   readRow(y: number, out: Uint8ClampedArray, at: number): void {
@@ -137,19 +163,14 @@ export function readAllRows(source: RowSource): Uint8Array {
  * consumer skips (they are read and shown, then overwritten). finish() shows the rows after the last
  * one asked for. Lets one stream feed two consumers: the tiles cut from an image and its resized view.
  */
-export class TappedRows implements RowSource {
-  readonly width: number;
-  readonly height: number;
-  readonly channels: number;
+export class TappedRows extends SameSizeRows {
   #next = 0;
 
   constructor(
-    readonly source: RowSource,
+    source: RowSource,
     readonly onRow: (row: Uint8ClampedArray, at: number, y: number) => void,
   ) {
-    this.width = source.width;
-    this.height = source.height;
-    this.channels = source.channels;
+    super(source);
   }
 
   readRow(y: number, out: Uint8ClampedArray, at: number): void {
