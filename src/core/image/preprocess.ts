@@ -3,7 +3,8 @@
  * M x M tiles plus a global M x M view, alpha composited on white, rescale and normalise to float32 CHW.
  */
 import { SmolVLMError } from '../errors.js';
-import { resizeLanczos } from './resample.js';
+import { imageRows, LANCZOS, resizedRows } from './resample.js';
+import { forEachRow, TappedRows, type RowSource } from './rows.js';
 import type { RawImage } from './types.js';
 
 export interface ImageProcessorOptions {
@@ -125,22 +126,13 @@ export function tileAlignedSize(width: number, height: number, tileSize: number)
   return [w, h];
 }
 
-/** Resize, or the image itself when the size is unchanged (Pillow copies; nothing here mutates it). */
-function resizeTo(image: RawImage, width: number, height: number): RawImage {
-  return width === image.width && height === image.height ? image : resizeLanczos(image, width, height);
-}
-
 /**
- * transformers' `convert_to_rgb`: Pillow's `alpha_composite` of the image over opaque white, then drop
- * alpha. With an opaque destination Pillow's integer formula reduces to this one.
+ * transformers' `convert_to_rgb` on one row: Pillow's `alpha_composite` of RGBA pixels over opaque
+ * white, alpha dropped. With an opaque destination Pillow's integer formula reduces to this one.
  */
-export function compositeOnWhite(image: RawImage): RawImage {
-  if (image.channels === 3) return image;
-  const { width, height, data } = image;
-  const pixels = width * height;
-  const out = new Uint8Array(pixels * 3);
-  for (let i = 0, s = 0, d = 0; i < pixels; i++, s += 4, d += 3) {
-    const a = data[s + 3]!;
+function compositeRowOnWhite(src: Uint8ClampedArray, at: number, pixels: number, out: Uint8ClampedArray): void {
+  for (let i = 0, s = at, d = 0; i < pixels; i++, s += 4, d += 3) {
+    const a = src[s + 3]!;
     if (a === 0) {
       out[d] = 255;
       out[d + 1] = 255;
@@ -151,11 +143,10 @@ export function compositeOnWhite(image: RawImage): RawImage {
     const srcCoef = a << 7;
     const dstTerm = 255 * ((255 - a) << 7) + (0x80 << 7);
     for (let c = 0; c < 3; c++) {
-      const t = data[s + c]! * srcCoef + dstTerm;
+      const t = src[s + c]! * srcCoef + dstTerm;
       out[d + c] = (((t >> 8) + t) >> 8) >> 7;
     }
   }
-  return { width, height, channels: 3, data: out };
 }
 
 /** Per channel, the float32 value of every 8-bit level: (x * rescale - mean) / std as numpy does it. */
@@ -174,65 +165,78 @@ function normalisationTables(options: ImageProcessorOptions): Float32Array[] {
   });
 }
 
-/** Writes the M x M window at (left, top) of an RGB image as CHW floats at `offset`. */
-function writeTile(
-  image: RawImage,
-  left: number,
-  top: number,
-  size: number,
-  tables: Float32Array[],
+/**
+ * Writes the rows of an image `cols` tiles wide, as they stream by, into M x M tiles of CHW floats
+ * (tiles row-major from tile `firstTile` of `out`): RGBA composited on white, each sample through its
+ * channel's table (rescale and normalise in one lookup).
+ */
+function tileRowWriter(
   out: Float32Array,
-  offset: number,
-): void {
-  const { width, data } = image;
+  firstTile: number,
+  cols: number,
+  size: number,
+  channels: number,
+  tables: Float32Array[],
+): (row: Uint8ClampedArray, at: number, y: number) => void {
   const plane = size * size;
   const [r, g, b] = tables as [Float32Array, Float32Array, Float32Array];
-  for (let y = 0; y < size; y++) {
-    let s = ((top + y) * width + left) * 3;
-    let d = offset + y * size;
-    for (let x = 0; x < size; x++, s += 3, d++) {
-      out[d] = r[data[s]!]!;
-      out[d + plane] = g[data[s + 1]!]!;
-      out[d + 2 * plane] = b[data[s + 2]!]!;
+  const rgb = channels === 4 ? new Uint8ClampedArray(cols * size * 3) : undefined;
+  return (row, at, y) => {
+    let data = row;
+    let s = at;
+    if (rgb) {
+      compositeRowOnWhite(row, at, cols * size, rgb);
+      data = rgb;
+      s = 0;
     }
-  }
+    const tileRow = Math.floor(y / size);
+    for (let c = 0; c < cols; c++) {
+      const d = (firstTile + tileRow * cols + c) * 3 * plane + (y - tileRow * size) * size;
+      for (let x = 0; x < size; x++, s += 3) {
+        out[d + x] = r[data[s]!]!;
+        out[d + plane + x] = g[data[s + 1]!]!;
+        out[d + 2 * plane + x] = b[data[s + 2]!]!;
+      }
+    }
+  };
 }
 
+/**
+ * The processor's steps as Pillow resizes in a row stream (./rows.ts): the longest-edge resize, the
+ * tile-aligned resize, and the global view's resize are never held whole; the tiles and the global view
+ * are written straight into the output floats. Bit-exact to running the resizes one after the other.
+ */
 export function preprocessImage(image: RawImage, options: ImageProcessorOptions): ProcessedImage {
   const M = options.tileSize;
   const [w1, h1] = longestEdgeSize(image.width, image.height, options.longestEdge);
-  const resized = resizeTo(image, w1, h1);
+  const resized = resizedRows(imageRows(image), w1, h1, LANCZOS);
 
   let rows = 0;
   let cols = 0;
-  let forTiles: RawImage;
-  let global: RawImage;
+  let forTiles: RowSource;
   if (options.doImageSplitting) {
     const [w2, h2] = tileAlignedSize(w1, h1, M);
-    forTiles = resizeTo(resized, w2, h2);
+    forTiles = resizedRows(resized, w2, h2, LANCZOS);
     if (w2 > M || h2 > M) {
       rows = Math.ceil(h2 / M);
       cols = Math.ceil(w2 / M);
-      global = resizeTo(forTiles, M, M);
-    } else {
-      global = forTiles;
     }
   } else {
-    forTiles = resizeTo(resized, M, M);
-    global = forTiles;
+    forTiles = resizedRows(resized, M, M, LANCZOS);
   }
 
   const tileCount = rows * cols + 1;
-  const tileFloats = 3 * M * M;
-  const pixelValues = new Float32Array(tileCount * tileFloats);
+  const pixelValues = new Float32Array(tileCount * 3 * M * M);
   const tables = normalisationTables(options);
+  const writeGlobal = tileRowWriter(pixelValues, tileCount - 1, 1, M, image.channels, tables);
   if (rows > 0) {
-    const rgb = compositeOnWhite(forTiles);
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) writeTile(rgb, c * M, r * M, M, tables, pixelValues, (r * cols + c) * tileFloats);
-    }
+    // The tiles are cut from the rows on their way into the global view's resize.
+    const tiles = new TappedRows(forTiles, tileRowWriter(pixelValues, 0, cols, M, image.channels, tables));
+    forEachRow(resizedRows(tiles, M, M, LANCZOS), writeGlobal);
+    tiles.finish();
+  } else {
+    forEachRow(forTiles, writeGlobal);
   }
-  writeTile(compositeOnWhite(global), 0, 0, M, tables, pixelValues, (tileCount - 1) * tileFloats);
 
   return {
     rows,

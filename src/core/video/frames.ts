@@ -14,7 +14,7 @@
  */
 import { SmolVLMError } from '../errors.js';
 import { imageProcessorOptionsFromConfig, longestEdgeSize } from '../image/preprocess.js';
-import { resizeBicubic, resizeLanczos } from '../image/resample.js';
+import { BICUBIC, LANCZOS, resizeChain } from '../image/resample.js';
 import type { RawImage } from '../image/types.js';
 import type { VideoSamplingOptions } from './sampling.js';
 
@@ -119,11 +119,10 @@ const tableCache = new WeakMap<VideoProcessorOptions, Float32Array[]>();
 /** The two resizes: the frame as 8-bit RGB, M x M, before normalisation. */
 export function resizeVideoFrame(frame: RawImage, options: VideoProcessorOptions): RawImage {
   if (frame.channels !== 3) throw new RangeError('resizeVideoFrame: frames are RGB');
-  const resize = options.resample === 'bicubic' ? resizeBicubic : resizeLanczos;
   const [w, h] = videoFrameResizedSize(frame.width, frame.height, options.longestEdge);
-  const first = w === frame.width && h === frame.height ? frame : resize(frame, w, h);
   const M = options.frameSize;
-  return M === first.width && M === first.height ? first : resize(first, M, M);
+  // Both resizes in one row stream (each skipped when its size is already right, as before).
+  return resizeChain('resizeVideoFrame', options.resample === 'bicubic' ? BICUBIC : LANCZOS, frame, [[w, h], [M, M]]);
 }
 
 /**
