@@ -14,12 +14,14 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { barrelImportsPlugin } from './bundle-barrel-imports.js';
-import { repoRoot } from './fixture-model/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The output folder (bin/smolvlm.js imports its cli.js). */
-export const BUNDLE_DIR = path.join(repoRoot, 'dist', 'bundle');
+const BUNDLE_DIR = path.join(repoRoot, 'dist', 'bundle');
 
 /**
  * Left to Node at run time: native bindings and WebAssembly (onnxruntime-node, sharp, the tokenizer,
