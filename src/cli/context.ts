@@ -3,14 +3,13 @@
  * and SIGTERM, loading the model once, and streaming an answer. Command handlers stay thin on top of
  * it (commands/describe.ts is the model).
  */
-import { type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions, type OutputFormat, SmolVLM, type VideoProgress } from '../index.js';
+import { type ChatMessage, type GenerateRequest, type GenerationResult, type ImageSourceOptions, type OutputFormat, type SmolVLM, type VideoProgress } from '../index.js';
 import { reportEnvironment } from './commands/version.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from './errors.js';
-import { resolveModel, type ResolvedModel } from './model-ref.js';
+import type { ResolvedModel } from './model-ref.js';
 import { loadOptions, requestOptions, type GenerationOptions, type ImageOptions, type ModelOptions, type OutputOptions, type VideoOptions } from './options.js';
 import { DownloadProgressView } from './progress.js';
 import { answerJson, Renderer } from './render.js';
-import { incompleteAnswer } from './structured.js';
 
 export interface CliIO {
   stdin: NodeJS.ReadStream;
@@ -159,6 +158,7 @@ export class CliContext {
   /** The model directory and name --model refers to, downloading what is missing (with progress). */
   async resolveModel(options: ModelOptions): Promise<ResolvedModel> {
     this.renderer.spin(`Loading ${options.model}`);
+    const { resolveModel } = await import('./actions.js');
     return resolveModel(options.model, {
       ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
       cwd: this.io.cwd,
@@ -173,6 +173,7 @@ export class CliContext {
   async loadResolved(resolved: ResolvedModel, options: LoadModelOptions): Promise<LoadedModel> {
     const { renderer } = this;
     renderer.spin(`Loading ${resolved.name}`);
+    const { SmolVLM } = await import('./actions.js');
     const model = await endedBySignalsWhile(() =>
       SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) }),
     );
@@ -215,6 +216,7 @@ export class CliContext {
       this.controller.abort(new Error('interrupted'));
       return true;
     };
+    const { incompleteAnswer } = await import('./actions.js');
     renderer.spin('Thinking');
     renderer.beginAnswer();
     try {

@@ -4,7 +4,7 @@
  * Used by describe, ask, story and chat. Still to wire: `caption` (its record carries `data`, from
  * structuredJson) and `serve` (response_format through formatFromResponseFormat), on their branches.
  */
-import { checkOutputFormat, readSchemaArgument, type GenerationResult, type OutputFormat } from '../index.js';
+import type { GenerationResult, OutputFormat } from '../index.js';
 import { IncompleteJsonError, UsageError } from './errors.js';
 import type { FormatOptions } from './options.js';
 
@@ -13,8 +13,10 @@ export async function readOutputFormat(options: FormatOptions & { stop?: string[
   if (options.format !== undefined && options.schema !== undefined) {
     throw new UsageError('give --format json or --schema, not both (a schema already means JSON)');
   }
+  if (options.format === undefined && options.schema === undefined) return undefined;
+  // The schema code loads only when a format is asked for: the CLI bundle keeps it out of `--help`.
+  const { checkOutputFormat, readSchemaArgument } = await import('../index.js');
   const format: unknown = options.schema !== undefined ? { schema: await readSchemaArgument(options.schema) } : options.format;
-  if (format === undefined) return undefined;
   checkOutputFormat(format);
   if (options.stop !== undefined && options.stop.length > 0) {
     throw new UsageError('--stop cannot be used with --format or --schema (the answer ends when its JSON document is complete)');

@@ -35,7 +35,8 @@ test('npm pack, npm i -g <tgz> into a temporary prefix, then the installed smolv
   const tarballs = readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
   assert.equal(tarballs.length, 1, tarballs.join(', '));
   const list = await run('tar', ['-tzf', path.join(packDir, tarballs[0]!)]);
-  assert.match(list.stdout, /^package\/dist\/cli\/main\.js$/m, 'the package holds the built CLI');
+  assert.match(list.stdout, /^package\/dist\/bundle\/cli\.js$/m, 'the package holds the CLI bundle bin/smolvlm.js runs');
+  assert.match(list.stdout, /^package\/dist\/index\.js$/m, 'and the library');
   assert.doesNotMatch(list.stdout, /\.map$/m, 'no source maps in the package');
 
   try {

@@ -1,9 +1,6 @@
 import { Command } from '@commander-js/extra-typings';
-import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
-import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { checkImages, isImageArgument, readStdinText } from '../inputs.js';
 import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
 
 const HELP = `
@@ -41,6 +38,7 @@ export function askCommand() {
     .addHelpText('after', HELP)
     .action((inputs, options) =>
       runCommand(options, async (ctx) => {
+        const { assertSingleStdinSource, checkImages, isImageArgument, readOutputFormat, readStdinText, STDIN_SOURCE } = await import('../actions.js');
         let images = inputs;
         let question = options.question;
         if (question === undefined) {

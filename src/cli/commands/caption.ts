@@ -1,6 +1,5 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import { DEFAULT_CAPTION_BATCH, DEFAULT_REMOTE_CONCURRENCY, DEFAULT_REMOTE_TIMEOUT_MS, DEFAULT_SIDECAR_EXTENSION } from '../../index.js';
-import { captionImagesCommand } from '../caption-run.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { formatOptions, generationOptions, imageOptions, modelOptions, nonEmpty, outputOptions, positiveInteger, positiveNumber, withOptions } from '../options.js';
@@ -62,5 +61,10 @@ export function captionCommand() {
     }),
   )
     .addHelpText('after', HELP)
-    .action((inputs, options) => runCommand(options, (ctx) => captionImagesCommand(ctx, inputs, options)));
+    .action((inputs, options) =>
+      runCommand(options, async (ctx) => {
+        const { captionImagesCommand } = await import('../actions.js');
+        return captionImagesCommand(ctx, inputs, options);
+      }),
+    );
 }

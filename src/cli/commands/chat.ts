@@ -1,13 +1,7 @@
 import { Command } from '@commander-js/extra-typings';
-import { Conversation, STDIN_SOURCE } from '../../index.js';
 import { runCommand } from '../context.js';
-import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { formatOptions, generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, videoOptions, withOptions } from '../options.js';
-import { checkImages } from '../inputs.js';
-import { History, historyFile } from '../repl/history.js';
-import { runPiped, runTerminal } from '../repl/loop.js';
-import { ChatSession, describeImage } from '../repl/session.js';
 
 const HELP = `
 An interactive conversation that keeps the model's state between turns: a follow-up question
@@ -49,6 +43,7 @@ export function chatCommand() {
     .addHelpText('after', HELP)
     .action((images, options) =>
       runCommand(options, async (ctx) => {
+        const { ChatSession, checkImages, Conversation, describeImage, History, historyFile, readOutputFormat, runPiped, runTerminal, STDIN_SOURCE } = await import('../actions.js');
         if (images.includes(STDIN_SOURCE)) throw new UsageError('chat reads messages from stdin, so "-" cannot be an image; pass image files or URLs');
         const { io } = ctx;
         const format = await readOutputFormat(options);

@@ -4,12 +4,6 @@ import type { CliContext } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
 import { formatSize } from '../progress.js';
 
-export const VERIFY_HELP = `
---verify re-hashes the cached files of every model (or of [model]) against the hash each is named
-by (sha256 for large files, the git blob sha1 for small ones) and prints one line per bad file; it
-exits 1 when any is bad. --fix moves bad files aside (<blob>.corrupt) so that the next run downloads
-them again; nothing else in the cache is touched.`;
-
 /** The repo id of the [model] argument (an alias or org/name; a revision is ignored: all are checked). */
 function repoOf(model: string): string {
   const parsed = parseModelReference(model);

@@ -5,7 +5,12 @@ import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { outputOptions, withOptions } from '../options.js';
 import { formatSize } from '../progress.js';
 import { optimizedCacheJson, optimizedCell, optimizedModelJson, optimizedSummaryLine, pruneOptimizedGraphs, readOptimizedGraphCache, type OptimizedGraphCache } from './optimized-graphs.js';
-import { VERIFY_HELP, verifyCache } from './models-verify.js';
+
+const VERIFY_HELP = `
+--verify re-hashes the cached files of every model (or of [model]) against the hash each is named
+by (sha256 for large files, the git blob sha1 for small ones) and prints one line per bad file; it
+exits 1 when any is bad. --fix moves bad files aside (<blob>.corrupt) so that the next run downloads
+them again; nothing else in the cache is touched.`;
 
 const HELP = `
 Lists the models in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
@@ -90,14 +95,13 @@ export function modelsCommand() {
     .action((model, options) =>
       runCommand(options, async (ctx) => {
         if (options.prune) return pruneOptimizedGraphs(ctx, options.dryRun === true);
-        if (options.verify) return verifyCache(ctx, model, options.fix === true);
+        if (options.verify) return (await import('../actions.js')).verifyCache(ctx, model, options.fix === true);
         if (model !== undefined || options.fix) throw new UsageError(`${options.fix ? '--fix' : `the model argument "${model}"`} goes with --verify: smolvlm models --verify [model] [--fix]`);
         const cacheDir = hubCacheDir(ctx.io.env);
-        const optimized = readOptimizedGraphCache(ctx.io.env);
         const cached = await listCachedModels({ cacheDir });
 
         if (options.available) return listAvailable(ctx, cached);
-        listCached(ctx, options.all ? cached : cached.filter(isOurs), cacheDir, optimized);
+        listCached(ctx, options.all ? cached : cached.filter(isOurs), cacheDir, readOptimizedGraphCache(ctx.io.env));
       }),
     );
 }

@@ -1,5 +1,5 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { formatRef, pullModel, type ModelSource, type SessionDtypes } from '../../index.js';
+import { formatRef, type ModelSource, type SessionDtypes } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { defaultModel, dtype, MODEL_ENV, outputOptions, withOptions } from '../options.js';
@@ -65,6 +65,7 @@ export function pullCommand() {
     .action((model, options) => {
       const ref = model ?? defaultModel();
       return runCommand(options, async (ctx) => {
+        const { pullModel } = await import('../actions.js');
         const { renderer } = ctx;
         const progress = ctx.downloadProgress();
         renderer.spin(`Checking ${ref}`);

@@ -1,6 +1,5 @@
-import { createInterface } from 'node:readline';
 import { Command } from '@commander-js/extra-typings';
-import { formatRef, hubCacheDir, removeCachedModel, type RemoveResult } from '../../index.js';
+import { formatRef, hubCacheDir, type RemoveResult } from '../../index.js';
 import { runCommand, type CliIO } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_INTERRUPTED, UsageError } from '../errors.js';
 import { nonEmpty, outputOptions, withOptions } from '../options.js';
@@ -37,7 +36,8 @@ function resultJson(r: RemoveResult): Record<string, unknown> {
 }
 
 /** Asks a yes/no question on the terminal; Ctrl+C or end of input answer it. */
-function confirm(io: CliIO, question: string): Promise<'yes' | 'no' | 'interrupted'> {
+async function confirm(io: CliIO, question: string): Promise<'yes' | 'no' | 'interrupted'> {
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: io.stdin, output: io.stderr, terminal: true });
   return new Promise((resolve) => {
     rl.on('SIGINT', () => {
@@ -67,6 +67,7 @@ export function rmCommand() {
     .addHelpText('after', HELP)
     .action((model, options) =>
       runCommand(options, async (ctx) => {
+        const { removeCachedModel } = await import('../actions.js');
         const { renderer, io } = ctx;
         const inRef = model.includes('@') ? model.slice(model.indexOf('@') + 1) : undefined;
         if (inRef !== undefined && options.revision !== undefined && inRef !== options.revision) {

@@ -1,5 +1,5 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { BatchScheduler, chatPageRoutes, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_QUEUE, startServer, type GenerationEngine, type SmolVLM } from '../../index.js';
+import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_QUEUE } from '../../index.js';
 import { runCommand, type StopHandler } from '../context.js';
 import { EXIT_CODES_HELP, EXIT_OK, UsageError } from '../errors.js';
 import { generationOptions, generationSettings, imageOptions, modelOptions, outputOptions, positiveInteger, withOptions } from '../options.js';
@@ -31,11 +31,6 @@ Examples:
 ${EXIT_CODES_HELP}
 `;
 
-/** What generates: the batched scheduler, up to --parallel sequences decoded together in one decoder call. */
-function createEngine(model: SmolVLM, parallel: number): GenerationEngine {
-  return new BatchScheduler(model, { maxBatch: parallel });
-}
-
 export function serveCommand() {
   return withOptions(
     new Command('serve')
@@ -62,13 +57,15 @@ export function serveCommand() {
     .addHelpText('after', HELP)
     .action((options) =>
       runCommand(options, async (ctx) => {
+        const { BatchScheduler, chatPageRoutes, startServer } = await import('../actions.js');
         const apiKey = options.apiKey ?? ctx.io.env[API_KEY_ENV];
         if (apiKey !== undefined && apiKey.trim() === '') throw new UsageError(`the API key is empty (--api-key or $${API_KEY_ENV})`);
         const loaded = await ctx.loadModel(options);
         const server = await startServer({
           model: loaded.model,
           modelName: loaded.name,
-          engine: createEngine(loaded.model, options.parallel),
+          // What generates: the batched scheduler, up to --parallel sequences decoded together in one decoder call.
+          engine: new BatchScheduler(loaded.model, { maxBatch: options.parallel }),
           host: options.host,
           port: options.port,
           parallel: options.parallel,

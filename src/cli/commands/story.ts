@@ -1,10 +1,7 @@
 import { Command } from '@commander-js/extra-typings';
-import { assertSingleStdinSource } from '../../index.js';
 import { runCommand } from '../context.js';
-import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
-import { checkImages } from '../inputs.js';
 import { storyPrompt } from '../prompts.js';
 
 const HELP = `
@@ -33,6 +30,7 @@ export function storyCommand() {
     .addHelpText('after', HELP)
     .action((images, options) =>
       runCommand(options, async (ctx) => {
+        const { assertSingleStdinSource, checkImages, readOutputFormat } = await import('../actions.js');
         assertSingleStdinSource(images);
         await checkImages(images, ctx.imageSource());
         const prompt = options.prompt ?? storyPrompt(images.length);

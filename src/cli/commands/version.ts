@@ -1,5 +1,4 @@
 import { Command } from '@commander-js/extra-typings';
-import { environmentReport, formatEnvironmentReport } from '../../index.js';
 import { runCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { outputOptions, withOptions } from '../options.js';
@@ -24,6 +23,7 @@ export function versionCommand() {
     .addHelpText('after', HELP)
     .action((options) =>
       runCommand(options, async (ctx) => {
+        const { environmentReport, formatEnvironmentReport } = await import('../actions.js');
         const report = await environmentReport();
         if (ctx.renderer.json) ctx.renderer.writeJson(report);
         else ctx.io.stdout.write(`${formatEnvironmentReport(report)}\n`);
@@ -34,6 +34,7 @@ export function versionCommand() {
 /** After an error with --verbose: what a bug report needs, as `smolvlm version` prints it, on `stream`. */
 export async function reportEnvironment(stream: NodeJS.WritableStream): Promise<void> {
   try {
+    const { environmentReport, formatEnvironmentReport } = await import('../actions.js');
     stream.write(`${formatEnvironmentReport(await environmentReport())}\n`);
   } catch {
     // The error itself has been reported; a report that cannot be made adds nothing.

@@ -16,6 +16,7 @@ import type { TextStream } from '../generation/stream.js';
 import type { SmolVLM, GenerateRequest, GenerationResult, ImageOptions, PreparedImage } from '../model.js';
 import type { ChatMessage } from '../prompt.js';
 import type { GenerationSettings } from '../settings.js';
+import { DEFAULT_CAPTION_BATCH } from './defaults.js';
 import { PrefetchingImageReader } from './prefetch.js';
 import type { CaptionImage, CaptionOutput, CaptionRequest, Captioner, ImageReader } from './types.js';
 
@@ -37,8 +38,7 @@ export const modelEngine: CaptionEngineFactory = (model) => ({ generate: (reques
 /** The default engine: the batched scheduler, the captions in flight decoded together in one decoder call per step. */
 export const batchedEngine: CaptionEngineFactory = (model, { maxBatch }) => new BatchScheduler(model, { maxBatch });
 
-/** Captions decoded together by default (the calls a run keeps in flight). */
-export const DEFAULT_CAPTION_BATCH = 4;
+export { DEFAULT_CAPTION_BATCH } from './defaults.js';
 
 interface LocalCaptionerCommon {
   /** Structured output: each caption constrained to JSON or a JSON Schema; the record carries the parsed `data`. */

@@ -27,7 +27,8 @@ interface Pending {
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
 /**
- * The worker, from the compiled dist/ (prefetch-worker.js), or from the TypeScript sources when this
+ * The worker, from the compiled dist/ (prefetch-worker.js; in the CLI bundle, dist/bundle/, an entry
+ * of its own beside the chunk that starts it), or from the TypeScript sources when this
  * module runs under tsx (tests, scripts): Node 20 does not pass `--import tsx` on to workers, so a
  * two-line bootstrap registers tsx in the worker before importing the .ts file.
  */

@@ -10,6 +10,7 @@ import type { ImageFormat } from '../image/sniff.js';
 import { settingsToSnakeCase, type GenerationSettings } from '../settings.js';
 import { backoffDelay, DEFAULT_MAX_RETRY_AFTER_MS, parseRetryAfter, sleep, type BackoffOptions } from './retry.js';
 import { parseCompletion, serverMessage } from './completion.js';
+import { DEFAULT_REMOTE_CONCURRENCY, DEFAULT_REMOTE_RETRIES, DEFAULT_REMOTE_TIMEOUT_MS } from './defaults.js';
 import type { CaptionOutput, CaptionRequest, Captioner } from './types.js';
 
 export interface RemoteCaptionerOptions {
@@ -46,9 +47,7 @@ export interface RemoteRetry {
   reason: string;
 }
 
-export const DEFAULT_REMOTE_CONCURRENCY = 4;
-export const DEFAULT_REMOTE_TIMEOUT_MS = 120_000;
-export const DEFAULT_REMOTE_RETRIES = 5;
+export { DEFAULT_REMOTE_CONCURRENCY, DEFAULT_REMOTE_RETRIES, DEFAULT_REMOTE_TIMEOUT_MS } from './defaults.js';
 
 const MEDIA_TYPES: Readonly<Record<ImageFormat, string>> = {
   jpeg: 'image/jpeg',

@@ -7,7 +7,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SmolVLMError } from '../errors.js';
 
-export const DEFAULT_SIDECAR_EXTENSION = '.txt';
+export { DEFAULT_SIDECAR_EXTENSION } from './defaults.js';
 
 /** `txt` or `.txt` -> `.txt`; refuses an empty extension or one with a path separator (USAGE). */
 export function normaliseSidecarExtension(extension: string): string {

@@ -13,15 +13,9 @@ import { planVideo, videoFramePixels, type VideoPlan } from '../video/plan.js';
 import { videoPromptString } from '../video/prompt.js';
 import { sampleFrames, type SampledFrame, type VideoSamplingOptions } from '../video/sampling.js';
 import type { VideoFile } from '../video/source.js';
+import type { VideoResize } from '../video/resize-modes.js';
 
-/**
- * How a video's frames are resized. `model` (the default): as the models were released, the longest
- * edge to `video_sampling.video_size`, then to the square tile, with the config's kernel (Lanczos).
- * `transformers`: as current transformers (5.x) does, the first resize to `size.longest_edge` instead.
- * `transformers-4`: as transformers 4.5x's torch path, that and antialiased bicubic instead of Lanczos.
- */
-export type VideoResize = 'model' | 'transformers' | 'transformers-4';
-export const VIDEO_RESIZE_MODES: readonly VideoResize[] = ['model', 'transformers', 'transformers-4'];
+export { VIDEO_RESIZE_MODES, type VideoResize } from '../video/resize-modes.js';
 
 export interface VideoOptions {
   /** Frames sampled per second of clip (default: the model's `video_sampling.fps`). */

@@ -8,7 +8,6 @@
  *   <root>/models--org--name/.no_exist/<commit>/<path>          empty marker: the repo has no such file
  *   <root>/.locks/models--org--name/<etag>.lock                 held while a blob is downloaded
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isCommitSha } from './model-reference.js';
@@ -26,6 +25,14 @@ export function repoFromFolderName(folder: string): string | undefined {
 }
 
 /** Paths of one repo inside a huggingface_hub cache root. */
+/**
+ * Random hex for scratch names, from the Web Crypto global: importing node:crypto here would load it
+ * for every `smolvlm --help` (the CLI's `models` lists the cache through this module).
+ */
+function randomHex(bytes: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
+}
+
 export class RepoCache {
   readonly dir: string;
   readonly blobsDir: string;
@@ -63,7 +70,7 @@ export class RepoCache {
   }
   /** Scratch files live in the repo folder itself, where cache scanners never look. */
   tempPath(kind: string): string {
-    return path.join(this.dir, `.${kind}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+    return path.join(this.dir, `.${kind}-${process.pid}-${randomHex(6)}.tmp`);
   }
 }
 

@@ -6,12 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../package-files.js';
 import { ApiError } from './errors.js';
 import { sendJson, type RequestContext, type Route } from './http.js';
 
-/** The page's folder: `ui/` at the package root (from src/core/server and from dist/core/server alike). */
-export const CHAT_PAGE_DIR = fileURLToPath(new URL('../../../ui/', import.meta.url));
+/** The page's folder: `ui/` at the package root. */
+export const CHAT_PAGE_DIR = packageFile('ui/');
 
 /** Only the page's own origin; images may also be data: and blob: URLs (previews of attached images). */
 export const CHAT_PAGE_CSP = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

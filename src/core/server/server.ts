@@ -17,12 +17,9 @@ import { ApiError, toApiError } from './errors.js';
 import { findRoute, sendJson, type RequestContext, type RequestLogFields, type Route } from './http.js';
 import { imageUrlPolicy } from './image-policy.js';
 import { modelsJson } from './shapes.js';
+import { DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_SHUTDOWN_GRACE_MS } from './defaults.js';
 
-export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_PORT = 8080;
-export const DEFAULT_QUEUE = 16;
-export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
-export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
+export { DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_SHUTDOWN_GRACE_MS } from './defaults.js';
 
 /** The abort reason of a request whose client closed the connection. */
 const CLIENT_GONE = new Error('the client closed the connection');
