@@ -92,6 +92,6 @@ export function writeFusedVisionEncoder(source: string, target: string, fusions:
 
 /** The rewrite for the optimized-graph cache (optimized-graph-cache.ts). */
 export const VISION_REWRITE: GraphRewrite = {
-  tag: `vision-fused-attention-gelu-v${VISION_REWRITE_VERSION}`,
+  tag: `vision-fusions-v${VISION_REWRITE_VERSION}`,
   write: (source, target) => writeFusedVisionEncoder(source, target),
 };
