@@ -15,6 +15,7 @@ import {
   type FloatType,
   type RuntimeOptions,
 } from './runtime.js';
+import { VISION_REWRITE } from './vision-graph-rewrite.js';
 
 /**
  * embed_tokens: token ids to input embeddings. When the file is a plain table lookup (all official
@@ -71,8 +72,9 @@ export class VisionEncoder {
     this.tileSize = typeof size === 'number' ? size : 0;
   }
 
+  /** Loads through the optimized-graph cache with the fused attention / GELU rewrite (vision-graph-rewrite.ts). */
   static async load(file: string, options?: RuntimeOptions): Promise<VisionEncoder> {
-    return new VisionEncoder((await createSession(file, options)).session, file);
+    return new VisionEncoder((await createSession(file, options, VISION_REWRITE)).session, file);
   }
 
   /**

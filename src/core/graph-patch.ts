@@ -17,8 +17,8 @@
  * The rewritten copy goes to the optimized-graph cache (optimized-graph-cache.ts), never beside or over the original;
  * weights are streamed, not held in memory.
  */
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { GRAPH, lengthPrefix, MODEL, onnx, readModelOutline, type Field, type ModelOutline, type NodeProto } from './onnx-file.js';
+import { onnx, readModelOutline, type ModelOutline, type NodeProto } from './onnx-file.js';
+import { writeEditedModel } from './onnx-graph-writer.js';
 
 /** Bump when the rewrite changes: cached copies of another version are not used. */
 export const LOGITS_PATCH_VERSION = 2;
@@ -216,84 +216,27 @@ export function planLogitsSlice(outline: ModelOutline): SlicePlan | string {
   return { nodes: [...out, ...newRows.nodes], reshaped, outputs: newRows.outputs };
 }
 
-type Chunk = Buffer | { offset: number; length: number };
-
-function chunkLength(c: Chunk): number {
-  return Buffer.isBuffer(c) ? c.length : c.length;
-}
-
-function encoded(field: number, bytes: Uint8Array): Buffer {
-  return Buffer.concat([lengthPrefix(field, bytes.length), bytes]);
-}
-
-/** Writes the model with the planned graph changes to `target` (atomically: a temporary file is renamed). */
+/** Writes the model with the planned graph changes to `target` (atomically). */
 function writeRewritten(outline: ModelOutline, plan: SlicePlan, target: string): void {
-  const { file, graphFields } = outline;
-  const raw = (f: Field): Chunk => ({ offset: f.start, length: f.end - f.start });
-  const graphChunks: Chunk[] = [];
-  const lastInput = graphFields.findLastIndex((f) => f.field === GRAPH.input);
-  let nodesWritten = false;
-  const newInput = onnx.ValueInfoProto.create({
-    name: LOGITS_TO_KEEP,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [] } } },
-  });
-  const lastOutput = graphFields.findLastIndex((f) => f.field === GRAPH.output);
-  graphFields.forEach((f, index) => {
-    if (f.field === GRAPH.node) {
-      if (!nodesWritten) for (const node of plan.nodes) graphChunks.push(encoded(GRAPH.node, onnx.NodeProto.encode(node).finish()));
-      nodesWritten = true;
-    } else if (f.field === GRAPH.output) {
-      const output = onnx.ValueInfoProto.decode(file.value(f));
-      if (output.name === 'logits') {
+  writeEditedModel(
+    outline,
+    {
+      nodes: plan.nodes,
+      dropValueInfo: plan.reshaped,
+      addInputs: [
+        onnx.ValueInfoProto.create({
+          name: LOGITS_TO_KEEP,
+          type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [] } } },
+        }),
+      ],
+      editOutput: (output) => {
+        if (output.name !== 'logits') return undefined;
         const dims = output.type?.tensorType?.shape?.dim;
         if (dims && dims.length >= 2) dims[dims.length - 2] = onnx.TensorShapeProto.Dimension.create({ dimParam: 'logits_sequence_length' });
-        graphChunks.push(encoded(GRAPH.output, onnx.ValueInfoProto.encode(output).finish()));
-      } else graphChunks.push(raw(f));
-    } else if (f.field === GRAPH.valueInfo) {
-      const info = onnx.ValueInfoProto.decode(file.value(f));
-      if (!plan.reshaped.has(info.name)) graphChunks.push(raw(f));
-    } else graphChunks.push(raw(f));
-    if (index === lastInput) graphChunks.push(encoded(GRAPH.input, onnx.ValueInfoProto.encode(newInput).finish()));
-    if (index === lastOutput) for (const output of plan.outputs) graphChunks.push(encoded(GRAPH.output, onnx.ValueInfoProto.encode(output).finish()));
-  });
-  const graphLength = graphChunks.reduce((n, c) => n + chunkLength(c), 0);
-
-  const chunks: Chunk[] = [];
-  for (const f of file.fields()) {
-    if (f.start === outline.graph.start) {
-      chunks.push(lengthPrefix(MODEL.graph, graphLength), ...graphChunks);
-    } else chunks.push(raw(f));
-  }
-
-  const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const buffer = Buffer.allocUnsafe(16 << 20);
-    for (const c of chunks) {
-      if (Buffer.isBuffer(c)) {
-        writeAll(fd, c);
-        continue;
-      }
-      for (let at = 0; at < c.length; at += buffer.length) {
-        const part = buffer.subarray(0, Math.min(buffer.length, c.length - at));
-        file.readInto(c.offset + at, part);
-        writeAll(fd, part);
-      }
-    }
-    closeSync(fd);
-    renameSync(tmp, target);
-  } catch (error) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let written = 0;
-  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+        return output;
+      },
+      addOutputs: plan.outputs,
+    },
+    target,
+  );
 }
