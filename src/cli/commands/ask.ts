@@ -1,6 +1,6 @@
 import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource, STDIN_SOURCE } from '../../index.js';
-import { runCommand } from '../context.js';
+import { runOneShotCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { checkImages, isImageArgument, readStdinText } from '../inputs.js';
@@ -40,7 +40,7 @@ export function askCommand() {
   )
     .addHelpText('after', HELP)
     .action((inputs, options) =>
-      runCommand(options, async (ctx) => {
+      runOneShotCommand(options, async (ctx) => {
         let images = inputs;
         let question = options.question;
         if (question === undefined) {

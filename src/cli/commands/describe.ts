@@ -1,6 +1,6 @@
 import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource, sourceLabel } from '../../index.js';
-import { runCommand } from '../context.js';
+import { runOneShotCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { checkImages, isImageError } from '../inputs.js';
@@ -38,7 +38,7 @@ export function describeCommand() {
   )
     .addHelpText('after', HELP)
     .action((images, options) =>
-      runCommand(options, async (ctx) => {
+      runOneShotCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
         const format = await readOutputFormat(options);
         const usable = await checkImages(images, ctx.imageSource(), (error, image) => ctx.fail(error, { image: sourceLabel(image) }));

@@ -1,6 +1,6 @@
 import { Command } from '@commander-js/extra-typings';
 import { assertSingleStdinSource } from '../../index.js';
-import { runCommand } from '../context.js';
+import { runOneShotCommand } from '../context.js';
 import { readOutputFormat } from '../structured.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
@@ -32,7 +32,7 @@ export function storyCommand() {
   )
     .addHelpText('after', HELP)
     .action((images, options) =>
-      runCommand(options, async (ctx) => {
+      runOneShotCommand(options, async (ctx) => {
         assertSingleStdinSource(images);
         await checkImages(images, ctx.imageSource());
         const prompt = options.prompt ?? storyPrompt(images.length);
