@@ -152,8 +152,9 @@ export class CliContext {
     return new DownloadProgressView(this.renderer, { columns: () => this.io.stderr.columns });
   }
 
-  async loadModel(options: LoadModelOptions): Promise<LoadedModel> {
-    return this.loadResolved(await this.resolveModel(options), options);
+  /** Resolves and loads --model; `warmUp` runs the decoder once at load (LoadOptions.warmUp: chat and serve). */
+  async loadModel(options: LoadModelOptions, extra: { warmUp?: boolean } = {}): Promise<LoadedModel> {
+    return this.loadResolved(await this.resolveModel(options), options, extra);
   }
 
   /** The model directory and name --model refers to, downloading what is missing (with progress). */
@@ -170,11 +171,12 @@ export class CliContext {
   }
 
   /** Loads a resolved model (a spinner meanwhile; warnings on stderr). */
-  async loadResolved(resolved: ResolvedModel, options: LoadModelOptions): Promise<LoadedModel> {
+  async loadResolved(resolved: ResolvedModel, options: LoadModelOptions, extra: { warmUp?: boolean } = {}): Promise<LoadedModel> {
     const { renderer } = this;
     renderer.spin(`Loading ${resolved.name}`);
+    const warmUp = extra.warmUp ? { warmUp: true } : {};
     const model = await endedBySignalsWhile(() =>
-      SmolVLM.load(resolved.dir, { ...loadOptions(options), dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) }),
+      SmolVLM.load(resolved.dir, { ...loadOptions(options), ...warmUp, dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) }),
     );
     renderer.stopSpinner();
     return { model, name: resolved.name };

@@ -109,6 +109,15 @@ export class Decoder {
     return new Decoder((await createSession(file, options, LOGITS_REWRITE)).session, file);
   }
 
+  /**
+   * One throwaway decoder call over two positions. The saved optimized graph's weights are memory-mapped,
+   * so the first call pays for mapping them in (page faults), and onnxruntime sets up its first run; a
+   * load that warms up moves that cost out of the first answer's time to first token.
+   */
+  async warmUp(): Promise<void> {
+    await this.forward(new Float32Array(2 * this.hiddenSize), 2, this.emptyCache());
+  }
+
   emptyCache(): KvCache {
     const dims = [1, this.kvHeads, 0, this.headDim];
     const empty = () => (this.kvType === 'float32' ? new (onnxRuntime().Tensor)('float32', new Float32Array(0), dims) : new (onnxRuntime().Tensor)('float16', new Uint16Array(0), dims));
