@@ -165,7 +165,8 @@ function sourceAt(rev: string | undefined): string {
   if (rev === undefined) {
     const dir = path.join(repoRoot, '.cache', 'bench-src', `working-tree-${process.pid}`);
     rmSync(dir, { recursive: true, force: true });
-    cpSync(path.join(repoRoot, 'src'), path.join(dir, 'src'), { recursive: true });
+    // proto/ too: src/core imports the generated ONNX protobuf module from there.
+    for (const folder of ['src', 'proto']) cpSync(path.join(repoRoot, folder), path.join(dir, folder), { recursive: true });
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     return path.join(dir, 'src');
   }
@@ -173,7 +174,8 @@ function sourceAt(rev: string | undefined): string {
   const dir = path.join(repoRoot, '.cache', 'bench-src', commit);
   if (!existsSync(path.join(dir, 'src', 'index.ts'))) {
     mkdirSync(dir, { recursive: true });
-    const tar = execFileSync('git', ['archive', commit, 'src'], { cwd: repoRoot, maxBuffer: 1 << 28 });
+    const folders = ['src', ...(execFileSync('git', ['ls-tree', '--name-only', commit, 'proto'], { cwd: repoRoot, encoding: 'utf8' }).trim() ? ['proto'] : [])];
+    const tar = execFileSync('git', ['archive', commit, ...folders], { cwd: repoRoot, maxBuffer: 1 << 28 });
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
   }
   log(`source ${rev}: ${commit}`);

@@ -27,6 +27,8 @@ export interface OneshotReport {
   loadMs: number;
   firstTokenAt: number;
   lastTokenAt: number;
+  /** From the request (after the load) to the first token. */
+  requestFirstTokenMs: number;
   tokens: number;
 }
 
@@ -34,6 +36,7 @@ async function runFloorOnce(input: FloorInput, newTokens: number): Promise<Onesh
   const loadStarted = performance.now();
   const floor = await FloorModel.create(input.paths, input.pixelsFile !== undefined);
   const loadMs = performance.now() - loadStarted;
+  const requestAt = performance.now();
   const embeds = await floor.embedIds(input.ids);
   if (input.pixelsFile !== undefined) {
     const bytes = readFileSync(input.pixelsFile);
@@ -43,14 +46,21 @@ async function runFloorOnce(input: FloorInput, newTokens: number): Promise<Onesh
   let id = await floor.step(embeds, input.ids.length);
   const firstTokenAt = performance.now();
   for (let n = 1; n < newTokens; n++) id = await floor.step(await floor.embedIds([id]), 1);
-  return { timeOrigin: performance.timeOrigin, loadMs, firstTokenAt, lastTokenAt: performance.now(), tokens: newTokens };
+  return { timeOrigin: performance.timeOrigin, loadMs, firstTokenAt, lastTokenAt: performance.now(), requestFirstTokenMs: firstTokenAt - requestAt, tokens: newTokens };
 }
 
 async function runTheirsOnce(task: ChildTask): Promise<OneshotReport> {
   const { runTheirs } = await import('./child-theirs.js');
   const result = await runTheirs(task);
   const turn = result.turns[0]!;
-  return { timeOrigin: performance.timeOrigin, loadMs: result.loadMs, firstTokenAt: turn.firstTokenAt!, lastTokenAt: turn.lastTokenAt!, tokens: turn.completionTokens };
+  return {
+    timeOrigin: performance.timeOrigin,
+    loadMs: result.loadMs,
+    firstTokenAt: turn.firstTokenAt!,
+    lastTokenAt: turn.lastTokenAt!,
+    requestFirstTokenMs: turn.firstTokenMs,
+    tokens: turn.completionTokens,
+  };
 }
 
 const task = JSON.parse(process.argv[2]!) as OneshotTask;

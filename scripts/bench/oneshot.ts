@@ -163,6 +163,7 @@ function oursRun(spawned: Spawned, scenario: ScenarioName, tokens: number): Ones
     scenario,
     wallMs: spawned.wallMs,
     firstTokenMs: requestStart + t.first_token_ms,
+    requestFirstTokenMs: t.first_token_ms,
     loadMs: t.load_ms,
     decodeTokensPerSecond: t.decode_ms > 0 ? ((tokens - 1) / t.decode_ms) * 1000 : 0,
     peakRssMB: spawned.peakRssMB,
@@ -189,10 +190,11 @@ function otherRun(spawned: Spawned, engine: OneshotEngine, scenario: ScenarioNam
     scenario,
     wallMs: spawned.wallMs,
     firstTokenMs: offset + report.firstTokenAt,
+    requestFirstTokenMs: report.requestFirstTokenMs,
     loadMs: report.loadMs,
     decodeTokensPerSecond: report.lastTokenAt > report.firstTokenAt ? ((tokens - 1) / (report.lastTokenAt - report.firstTokenAt)) * 1000 : 0,
     peakRssMB: spawned.peakRssMB,
-    phases: { 'spawn → process start (timeOrigin)': offset },
+    phases: { 'spawn → process start (timeOrigin)': offset, 'last token → exit': spawned.wallMs - offset - report.lastTokenAt },
     ...(check ? { error: check } : {}),
   };
 }
@@ -220,7 +222,7 @@ export async function runOneshotBench(o: OneshotBenchOptions): Promise<string> {
       if (spawned.code !== 0) throw new Error(`exit ${spawned.code}: ${spawned.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       return engine === 'ours' ? oursRun(spawned, scenario.name, o.tokens) : otherRun(spawned, engine, scenario.name, o.tokens);
     } catch (error) {
-      return { engine, scenario: scenario.name, wallMs: NaN, firstTokenMs: NaN, loadMs: NaN, decodeTokensPerSecond: NaN, peakRssMB: undefined, phases: {}, error: String(error) };
+      return { engine, scenario: scenario.name, wallMs: NaN, firstTokenMs: NaN, requestFirstTokenMs: NaN, loadMs: NaN, decodeTokensPerSecond: NaN, peakRssMB: undefined, phases: {}, error: String(error) };
     }
   };
 
