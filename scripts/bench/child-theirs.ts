@@ -72,6 +72,8 @@ export async function runTheirs(task: ChildTask): Promise<ChildResult> {
       peakRssMB: peakRssMB(),
       tiles: inputs.pixel_values ? (inputs.pixel_values.dims[1] as number) : 0,
       headIds: ids.slice(0, 8),
+      firstTokenAt: stamps[0]!,
+      lastTokenAt: stamps.at(-1)!,
     });
     messages.push({ role: 'assistant', content: [{ type: 'text', text: answer }] });
   }

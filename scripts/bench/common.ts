@@ -56,6 +56,9 @@ export interface TurnResult {
   tiles: number;
   /** The first generated ids (to compare engines). */
   headIds: number[];
+  /** performance.now() of the child at the first and the last generated token (the one-shot benchmark's clock). */
+  firstTokenAt?: number;
+  lastTokenAt?: number;
 }
 
 export interface ChildResult {

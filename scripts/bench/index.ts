@@ -14,6 +14,9 @@
  * `--scenarios caption` runs the caption scenario alone (caption.ts): images per minute for caption,
  * a describe loop and a transformers.js loop over [--images 16] images, [--batch N] for caption.
  *
+ * `--scenarios oneshot` runs the one-shot scenario alone (oneshot.ts): spawn to exit of `smolvlm describe|ask`,
+ * a transformers.js script and a bare onnxruntime script, [--tokens 32] each, on [--oneshot photo,single,text].
+ *
  * `ours` runs a copy of src taken at the start (or of --ours-rev); --baseline adds a column `base` with
  * our engine at that revision; each --variant adds a column with other SmolVLM.load options.
  * `--scenarios serve` runs the server benchmark instead (scripts/bench/serve.ts).
@@ -31,6 +34,7 @@ import { ChatTemplate } from '../../src/core/prompt.js';
 import { TextTokenizer } from '../../src/core/tokenizer.js';
 import { ENGINES, SCENARIOS, type ChildResult, type ChildTask, type Engine, type Scenario, type ScenarioName } from './common.js';
 import { runCaptionBench } from './caption.js';
+import { ONESHOT_SCENARIOS, runOneshotBench } from './oneshot.js';
 import { ensureTestImage } from './images.js';
 import { engineTitle, markdownTable, SCENARIO_TITLES, summarise } from './report.js';
 import { measureStartup, startupTable } from './startup.js';
@@ -47,7 +51,8 @@ const { values: args } = parseArgs({
     dtype: { type: 'string', default: 'int8' },
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     engines: { type: 'string', default: ENGINES.join(',') },
-    tokens: { type: 'string', default: '64' },
+    tokens: { type: 'string' },
+    oneshot: { type: 'string', default: ONESHOT_SCENARIOS.join(',') },
     preset: { type: 'string', default: '256m' },
     out: { type: 'string', default: path.join(repoRoot, 'bench-results') },
     baseline: { type: 'string' },
@@ -66,13 +71,14 @@ if (args.help) {
 }
 
 const runs = Number(args.runs);
-const newTokens = Number(args.tokens);
 const dtypes = args.dtype.split(',').filter(Boolean);
 for (const d of dtypes) if (!isDtype(d)) throw new Error(`unknown dtype ${d}`);
 const scenarioNames = args.scenarios.split(',').filter(Boolean) as ScenarioName[];
 const captionScenario = (scenarioNames as string[]).includes('caption');
-if (captionScenario && scenarioNames.length > 1) throw new Error('the caption scenario runs alone: --scenarios caption');
-for (const s of scenarioNames) if (!SCENARIOS.includes(s) && !captionScenario) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')}, caption)`);
+const oneshotScenario = (scenarioNames as string[]).includes('oneshot');
+if ((captionScenario || oneshotScenario) && scenarioNames.length > 1) throw new Error('the caption and oneshot scenarios run alone: --scenarios caption');
+for (const s of scenarioNames) if (!SCENARIOS.includes(s) && !captionScenario && !oneshotScenario) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')}, caption, oneshot)`);
+const newTokens = Number(args.tokens ?? (oneshotScenario ? 32 : 64));
 const engines = args.engines.split(',').filter(Boolean) as Engine[];
 for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e} (${ENGINES.join(', ')})`);
 
@@ -137,13 +143,30 @@ const scenarios: Record<ScenarioName, Scenario> = {
   square: { name: 'square', title: SCENARIO_TITLES.square, image: square, doImageSplitting: true, question: 'Describe this image.' },
 };
 
+if (oneshotScenario) {
+  const names = args.oneshot.split(',').filter(Boolean);
+  for (const n of names) if (!(ONESHOT_SCENARIOS as readonly string[]).includes(n)) throw new Error(`unknown one-shot scenario ${n} (${ONESHOT_SCENARIOS.join(', ')})`);
+  await runOneshotBench({
+    modelDir,
+    dtype: dtypes[0]!,
+    runs,
+    tokens: newTokens,
+    scenarios: names.map((n) => scenarios[n as ScenarioName]),
+    engines: engines,
+    out: args.out,
+    log,
+  });
+  process.exit(0);
+}
+
 // Our engine as it is now (a copy of src, so that edits during a long run do not leak into it), and
 // optionally at other revisions, extracted with `git archive`; both in git-ignored folders under .cache/.
 function sourceAt(rev: string | undefined): string {
   if (rev === undefined) {
     const dir = path.join(repoRoot, '.cache', 'bench-src', `working-tree-${process.pid}`);
     rmSync(dir, { recursive: true, force: true });
-    cpSync(path.join(repoRoot, 'src'), path.join(dir, 'src'), { recursive: true });
+    // proto/ too: src/core imports the generated ONNX protobuf module from there.
+    for (const folder of ['src', 'proto']) cpSync(path.join(repoRoot, folder), path.join(dir, folder), { recursive: true });
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     return path.join(dir, 'src');
   }
@@ -151,7 +174,8 @@ function sourceAt(rev: string | undefined): string {
   const dir = path.join(repoRoot, '.cache', 'bench-src', commit);
   if (!existsSync(path.join(dir, 'src', 'index.ts'))) {
     mkdirSync(dir, { recursive: true });
-    const tar = execFileSync('git', ['archive', commit, 'src'], { cwd: repoRoot, maxBuffer: 1 << 28 });
+    const folders = ['src', ...(execFileSync('git', ['ls-tree', '--name-only', commit, 'proto'], { cwd: repoRoot, encoding: 'utf8' }).trim() ? ['proto'] : [])];
+    const tar = execFileSync('git', ['archive', commit, ...folders], { cwd: repoRoot, maxBuffer: 1 << 28 });
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
   }
   log(`source ${rev}: ${commit}`);

@@ -160,3 +160,61 @@ export function markdownTable(summary: Summary, engines: readonly string[], refe
 export function engineTitle(engine: string): string {
   return (ENGINE_LABEL as Record<string, string>)[engine as Engine] ?? engine;
 }
+
+/** One fresh process of the one-shot benchmark (oneshot.ts); times in ms from its spawn unless named otherwise. */
+export interface OneshotRun {
+  engine: string;
+  scenario: ScenarioName;
+  /** Spawn to exit. */
+  wallMs: number;
+  /** Spawn to the first generated token. */
+  firstTokenMs: number;
+  /** From the request (the model loaded) to the first token, as the process measured it. */
+  requestFirstTokenMs: number;
+  /** Model load as the process measured it. */
+  loadMs: number;
+  decodeTokensPerSecond: number;
+  /** Peak resident memory of the process (from /usr/bin/time), MB. */
+  peakRssMB: number | undefined;
+  /** Named phases, ms (ours: from the --json timings). */
+  phases: Record<string, number>;
+  error?: string;
+}
+
+const ONESHOT_METRICS: { key: 'wallMs' | 'firstTokenMs' | 'requestFirstTokenMs' | 'loadMs' | 'decodeTokensPerSecond' | 'peakRssMB'; label: string; unit: string }[] = [
+  { key: 'wallMs', label: 'wall time, spawn to exit', unit: 'ms' },
+  { key: 'firstTokenMs', label: 'spawn to first token', unit: 'ms' },
+  { key: 'requestFirstTokenMs', label: 'request to first token', unit: 'ms' },
+  { key: 'loadMs', label: 'model load', unit: 'ms' },
+  { key: 'decodeTokensPerSecond', label: 'decode', unit: 'tok/s' },
+  { key: 'peakRssMB', label: 'peak RSS', unit: 'MB' },
+];
+
+/** The one-shot table: per scenario and metric, each engine's median (min–max) and ours / transformers.js. */
+export function oneshotTable(runs: readonly OneshotRun[], engines: readonly string[]): string {
+  const ok = runs.filter((r) => !r.error);
+  const header = ['scenario', 'metric', ...engines.map(engineTitle), ...(engines.includes('ours') && engines.includes('theirs') ? ['ours / transformers.js'] : [])];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
+  for (const scenario of [...new Set(runs.map((r) => r.scenario))]) {
+    for (const metric of ONESHOT_METRICS) {
+      const stats = engines.map((e) => stat(ok.filter((r) => r.engine === e && r.scenario === scenario).map((r) => r[metric.key] ?? NaN)));
+      const ours = stats[engines.indexOf('ours')];
+      const theirs = stats[engines.indexOf('theirs')];
+      const ratio = ours && theirs ? (ours.median / theirs.median).toFixed(2) + (metric.unit === 'tok/s' ? 'x' : '') : '–';
+      lines.push(`| ${[SCENARIO_TITLES[scenario], `${metric.label} (${metric.unit})`, ...stats.map((s) => cell(s, metric.unit)), ...(header.length > engines.length + 2 ? [ratio] : [])].join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Our phases: one row per phase, one column per scenario, medians. */
+export function oneshotPhaseTable(runs: readonly OneshotRun[]): string {
+  const scenarios = [...new Set(runs.map((r) => r.scenario))];
+  const phases = [...new Set(runs.flatMap((r) => Object.keys(r.phases)))];
+  const header = ['phase', ...scenarios.map((s) => SCENARIO_TITLES[s])];
+  const lines = [`| ${header.join(' | ')} |`, `|---|${scenarios.map(() => '---:').join('|')}|`];
+  for (const phase of phases) {
+    lines.push(`| ${[phase, ...scenarios.map((s) => cell(stat(runs.filter((r) => r.scenario === s).map((r) => r.phases[phase] ?? NaN)), 'ms'))].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}

@@ -5,6 +5,8 @@
  * session: a copy, an exact float16 widening, or `(q - zero_point) * scale` rounded once to float32
  * (the product of two float32 values is exact in a double).
  */
+import { closeSync, openSync, read } from 'node:fs';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import { SmolVLMError } from './errors.js';
 import { float16ToFloat32 } from './float16.js';
@@ -30,18 +32,38 @@ export class EmbeddingTable {
 
   /** Reads the table of an embed_tokens file, or says why its graph is not a plain table lookup. */
   static read(file: string): EmbeddingTable | string {
-    if (os.endianness() !== 'LE') return 'big-endian platform';
-    let outline: ModelOutline;
+    return withOutline(file, (outline) => {
+      const plan = tablePlan(outline);
+      if (typeof plan === 'string') return plan;
+      const bytes = readRaw(plan.weights, outline.file);
+      return typeof bytes === 'string' ? bytes : plan.make(bytes);
+    });
+  }
+
+  /**
+   * EmbeddingTable.read with the table's bytes (tens of MB) read on libuv's threads rather than the
+   * main thread: SmolVLM.load reads them while onnxruntime creates the decoder session, which it does
+   * synchronously on the main thread.
+   */
+  static async readAsync(file: string): Promise<EmbeddingTable | string> {
+    const plan = withOutline(file, tablePlan);
+    if (typeof plan === 'string') return plan;
+    const problem = rawProblem(plan.weights);
+    if (problem !== undefined) return problem;
+    const bytes = new Uint8Array(plan.weights.dataLength!);
+    // Opened synchronously, so that the first read is queued before this returns (before the
+    // caller goes on to create a session, which blocks the main thread).
+    const fd = openSync(file, 'r');
     try {
-      outline = readModelOutline(file);
-    } catch (error) {
-      return `cannot read the graph: ${(error as Error).message}`;
-    }
-    try {
-      return readTable(outline);
+      for (let read = 0; read < bytes.length; ) {
+        const { bytesRead } = await readAt(fd, bytes, read, bytes.length - read, plan.weights.dataOffset! + read);
+        if (bytesRead === 0) return `unexpected end of file at ${plan.weights.dataOffset! + read}`;
+        read += bytesRead;
+      }
     } finally {
-      outline.file.close();
+      closeSync(fd);
     }
+    return plan.make(bytes);
   }
 
   /** Embeddings `[ids.length * hidden]` as float32. */
@@ -67,7 +89,30 @@ export class EmbeddingTable {
   }
 }
 
-function readTable(outline: ModelOutline): EmbeddingTable | string {
+/** The table initializer and how to make the table from its bytes, or why the file is not a plain lookup. */
+interface TablePlan {
+  weights: InitializerInfo;
+  make: (bytes: Uint8Array) => EmbeddingTable | string;
+}
+
+/** `use` on the outline of `file` (whose file is closed after), or why it cannot be read. */
+function withOutline<T>(file: string, use: (outline: ModelOutline) => T | string): T | string {
+  if (os.endianness() !== 'LE') return 'big-endian platform';
+  let outline: ModelOutline;
+  try {
+    outline = readModelOutline(file);
+  } catch (error) {
+    return `cannot read the graph: ${(error as Error).message}`;
+  }
+  try {
+    return use(outline);
+  } finally {
+    outline.file.close();
+  }
+}
+
+/** Checks the graph is a table lookup and reads its scalars (scale, zero point); the table itself is read by the caller. */
+function tablePlan(outline: ModelOutline): TablePlan | string {
   const { nodes, initializers, file } = outline;
   if (outline.inputs.length !== 1 || outline.inputs[0]!.name !== 'input_ids') return 'inputs other than input_ids';
   if (outline.outputs.length !== 1 || outline.outputs[0]!.name !== 'inputs_embeds') return 'outputs other than inputs_embeds';
@@ -101,15 +146,13 @@ function readTable(outline: ModelOutline): EmbeddingTable | string {
   const weights = initializers.get(gather.input[0]!);
   if (!weights || weights.dims.length !== 2) return 'the table is not a 2-D initializer';
   const [vocab, hidden] = weights.dims as [number, number];
-  const bytes = readRaw(weights, file);
-  if (typeof bytes === 'string') return bytes;
 
   if (!dequantize) {
     if (weights.dataType === FLOAT && (outputType === FLOAT || outputType === undefined)) {
-      return new EmbeddingTable(vocab, hidden, { kind: 'float32', values: new Float32Array(bytes.buffer, bytes.byteOffset, vocab * hidden) });
+      return { weights, make: (bytes) => new EmbeddingTable(vocab, hidden, { kind: 'float32', values: new Float32Array(bytes.buffer, bytes.byteOffset, vocab * hidden) }) };
     }
     if (weights.dataType === FLOAT16 && (outputType === FLOAT || outputType === FLOAT16)) {
-      return new EmbeddingTable(vocab, hidden, { kind: 'float16', values: new Uint16Array(bytes.buffer, bytes.byteOffset, vocab * hidden) });
+      return { weights, make: (bytes) => new EmbeddingTable(vocab, hidden, { kind: 'float16', values: new Uint16Array(bytes.buffer, bytes.byteOffset, vocab * hidden) }) };
     }
     return `table type ${weights.dataType} with output type ${outputType}`;
   }
@@ -118,24 +161,33 @@ function readTable(outline: ModelOutline): EmbeddingTable | string {
   const scale = scalar(initializers.get(dequantize.input[1]!), file, FLOAT);
   const zero = dequantize.input[2] ? scalar(initializers.get(dequantize.input[2]), file, weights.dataType) : 0;
   if (scale === undefined || zero === undefined) return 'DequantizeLinear scale or zero point is not a constant scalar';
-  if (weights.dataType === UINT8) return new EmbeddingTable(vocab, hidden, { kind: 'quantized', values: bytes, scale, zeroPoint: zero });
+  if (weights.dataType === UINT8) return { weights, make: (bytes) => new EmbeddingTable(vocab, hidden, { kind: 'quantized', values: bytes, scale, zeroPoint: zero }) };
   if (weights.dataType === INT8) {
-    return new EmbeddingTable(vocab, hidden, { kind: 'quantized', values: new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), scale, zeroPoint: zero });
+    return { weights, make: (bytes) => new EmbeddingTable(vocab, hidden, { kind: 'quantized', values: new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), scale, zeroPoint: zero }) };
   }
   return `quantized table type ${weights.dataType}`;
 }
 
+const readAt = promisify(read);
+
 const ELEMENT_BYTES: Record<number, number> = { [FLOAT]: 4, [UINT8]: 1, [INT8]: 1, [FLOAT16]: 2 };
 
-/** The initializer's raw bytes, copied into fresh (aligned) memory. */
-function readRaw(info: InitializerInfo, file: ModelOutline['file']): Uint8Array | string {
+/** Why an initializer's bytes cannot be read as raw data of its dims, or undefined when they can. */
+function rawProblem(info: InitializerInfo): string | undefined {
   if (info.external || info.dataOffset === undefined) return 'the table is not stored as raw data in the file';
   const size = ELEMENT_BYTES[info.dataType];
   if (!size) return `table element type ${info.dataType}`;
   const count = info.dims.reduce((a, b) => a * b, 1);
   if (info.dataLength !== count * size) return 'the table size does not match its dims';
-  const bytes = new Uint8Array(info.dataLength);
-  file.readInto(info.dataOffset, bytes);
+  return undefined;
+}
+
+/** The initializer's raw bytes, copied into fresh (aligned) memory. */
+function readRaw(info: InitializerInfo, file: ModelOutline['file']): Uint8Array | string {
+  const problem = rawProblem(info);
+  if (problem !== undefined) return problem;
+  const bytes = new Uint8Array(info.dataLength!);
+  file.readInto(info.dataOffset!, bytes);
   return bytes;
 }
 

@@ -42,7 +42,7 @@ export class TokenEmbedder {
   }
 
   static async load(file: string, options?: RuntimeOptions): Promise<TokenEmbedder> {
-    const table = EmbeddingTable.read(file);
+    const table = await EmbeddingTable.readAsync(file);
     if (typeof table !== 'string') return new TokenEmbedder(undefined, table, file);
     return new TokenEmbedder((await createSession(file, options)).session, undefined, file);
   }

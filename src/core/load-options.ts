@@ -18,13 +18,22 @@ export interface LoadOptions extends RuntimeOptions {
    * were released, 'transformers' as current transformers does, 'transformers-4' as transformers 4.5x.
    */
   videoResize?: VideoResize;
+  /**
+   * Run the decoder once at load (a throwaway call over two positions), so that the first answer does
+   * not pay for mapping the decoder's weights in and onnxruntime's first-run set-up: its time to the
+   * first token halves (256M int8, text), but the load takes longer by more than that saves (a one-shot
+   * answer took about 7% longer in all) and keeps a few MB more. For servers and chats, whose load is
+   * not on the way to the first answer (`smolvlm chat` and `serve` do it). Default false.
+   */
+  warmUp?: boolean;
 }
 
 /** Throws a USAGE SmolVLMError unless SmolVLM.load got a directory path and well-formed options (dtype names are checked when the directory is read). */
 export function checkLoadArguments(dir: unknown, options: unknown): void {
   if (typeof dir !== 'string' || dir === '') usageError(`SmolVLM.load needs the path of a model directory, got ${describeValue(dir)}`);
   if (!isRecord(options)) usageError(`SmolVLM.load options must be an object, got ${describeValue(options)}`);
-  const { threads, visionTilesPerCall, cacheDir, onWarning, dtype, videoResize } = options;
+  const { threads, visionTilesPerCall, cacheDir, onWarning, dtype, videoResize, warmUp } = options;
+  if (warmUp !== undefined && typeof warmUp !== 'boolean') usageError(`warmUp must be true or false, got ${describeValue(warmUp)}`);
   if (threads !== undefined && !isIntegerFrom(threads, 1)) usageError(`threads must be an integer >= 1, got ${describeValue(threads)}`);
   if (visionTilesPerCall !== undefined && !isIntegerFrom(visionTilesPerCall, 0)) {
     usageError(`visionTilesPerCall must be an integer >= 0, got ${describeValue(visionTilesPerCall)}`);

@@ -4,7 +4,7 @@
  */
 import { Decoder } from './decoder.js';
 import { machineDtypePreference } from './default-dtype.js';
-import { TokenEmbedder, VisionEncoder } from './encoders.js';
+import { TokenEmbedder } from './encoders.js';
 import { SmolVLMError } from './errors.js';
 import { DEFAULT_VISION_TILES_PER_CALL, ImageFeatures } from './generation/features.js';
 import { ImagePreparer, preparedFromPixels, type ImageOptions, type PreparedImage } from './generation/images.js';
@@ -18,6 +18,7 @@ import { VideoPreparer, type PreparedVideo, type VideoOptions } from './generati
 import { repoFromFolderName } from './hub/cache-layout.js';
 import { imageProcessorOptionsFromConfig, type ImageProcessorOptions, type ProcessedImage } from './image/index.js';
 import type { ImageSourceOptions } from './image/source.js';
+import { hasMedia, LazyVisionEncoder } from './lazy-vision.js';
 import { checkLoadArguments, type LoadOptions } from './load-options.js';
 import { isJsonObject, preferredDtypes, readModelDirectory, type ModelDirectory } from './model-files/directory.js';
 import type { SessionDtypes } from './model-files/dtypes.js';
@@ -36,7 +37,10 @@ export type { FinishReason, GenerateRequest, GenerationResult, ImageUsage, Timin
 export { isPreparedVideo, VIDEO_RESIZE_MODES, type PreparedVideo, type VideoOptions, type VideoProgress, type VideoResize } from './generation/videos.js';
 export type { LoadOptions } from './load-options.js';
 
-/** A loaded SmolVLM: tokenizer, chat template, image processor and the three ONNX sessions. */
+/**
+ * A loaded SmolVLM: tokenizer, chat template, image processor and the three ONNX sessions (the vision
+ * encoder's made when the first image needs it).
+ */
 export class SmolVLM {
   readonly tokenizer: TextTokenizer;
   readonly template: ChatTemplate;
@@ -50,7 +54,8 @@ export class SmolVLM {
 
   private constructor(
     readonly directory: ModelDirectory,
-    readonly vision: VisionEncoder,
+    /** The vision encoder; its session is created by the first request with an image (or `vision.ready()`). */
+    readonly vision: LazyVisionEncoder,
     readonly embedder: TokenEmbedder,
     readonly decoder: Decoder,
     readonly loadMs: number,
@@ -90,11 +95,9 @@ export class SmolVLM {
       cacheDir: usableOptimizedGraphCacheDir(options.cacheDir, options.onWarning),
     };
     const directory = readModelDirectory(dir, options.dtype ?? preferredDtypes(dir, await machineDtypePreference()));
-    const [vision, embedder, decoder] = await Promise.all([
-      VisionEncoder.load(directory.onnxPaths.vision_encoder, runtime),
-      TokenEmbedder.load(directory.onnxPaths.embed_tokens, runtime),
-      Decoder.load(directory.onnxPaths.decoder_model_merged, runtime),
-    ]);
+    const [embedder, decoder] = await Promise.all([TokenEmbedder.load(directory.onnxPaths.embed_tokens, runtime), Decoder.load(directory.onnxPaths.decoder_model_merged, runtime)]);
+    if (options.warmUp) await decoder.warmUp();
+    const vision = new LazyVisionEncoder(directory.onnxPaths.vision_encoder, runtime);
     return new SmolVLM(directory, vision, embedder, decoder, performance.now() - started, options);
   }
 
@@ -214,6 +217,8 @@ export class SmolVLM {
    * a time and decodes it together with others. The caller disposes of the state when done.
    */
   async startRequest(request: GenerateRequest, emit: (piece: string) => void): Promise<GenerateResponseState> {
+    // The vision session is made while the images are read and decoded (off the main thread).
+    if (hasMedia(request.messages)) this.vision.prepare();
     const state = new GenerateResponseState(this.#model, request, emit);
     try {
       await state.prepareImages(request.messages, request.image, request.imageSource, request.video);

@@ -17,16 +17,16 @@ import { binPath } from '../helpers/cli.js';
 
 const skip = process.platform === 'win32';
 
-/** The tiny model with its fp32 vision encoder replaced by a FIFO nothing writes to. */
+/** The tiny model with its fp32 decoder replaced by a FIFO nothing writes to (the vision encoder loads only for images). */
 async function modelWithFifo(): Promise<{ dir: string; fifo: string }> {
   const source = await ensureFixtureModel('tiny');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'smolvlm-fifo-model-'));
   for (const name of readdirSync(source)) if (name !== 'onnx') symlinkSync(path.join(source, name), path.join(dir, name));
   mkdirSync(path.join(dir, 'onnx'));
   for (const name of readdirSync(path.join(source, 'onnx'))) {
-    if (name !== 'vision_encoder.onnx') symlinkSync(path.join(source, 'onnx', name), path.join(dir, 'onnx', name));
+    if (name !== 'decoder_model_merged.onnx') symlinkSync(path.join(source, 'onnx', name), path.join(dir, 'onnx', name));
   }
-  const fifo = path.join(dir, 'onnx', 'vision_encoder.onnx');
+  const fifo = path.join(dir, 'onnx', 'decoder_model_merged.onnx');
   execFileSync('mkfifo', [fifo]);
   return { dir, fifo };
 }

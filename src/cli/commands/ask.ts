@@ -1,5 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
-import { runCommand } from '../context.js';
+import { runOneShotCommand } from '../context.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
 
@@ -37,7 +37,7 @@ export function askCommand() {
   )
     .addHelpText('after', HELP)
     .action((inputs, options) =>
-      runCommand(options, async (ctx) => {
+      runOneShotCommand(options, async (ctx) => {
         const { assertSingleStdinSource, checkImages, isImageArgument, readOutputFormat, readStdinText, STDIN_SOURCE } = await import('../actions.js');
         let images = inputs;
         let question = options.question;

@@ -48,7 +48,8 @@ export function chatCommand() {
         const { io } = ctx;
         const format = await readOutputFormat(options);
         await checkImages(images, { cwd: io.cwd });
-        const loaded = await ctx.loadModel(options);
+        // The decoder warms up at load: the first answer comes sooner, and nobody waits on the load.
+        const loaded = await ctx.loadModel(options, { warmUp: true });
         const conversation = new Conversation(loaded.model, {
           modelName: loaded.name,
           ...(options.system !== undefined ? { system: options.system } : {}),

@@ -1,5 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
-import { runCommand } from '../context.js';
+import { runOneShotCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
 import { DESCRIBE_PROMPT } from '../prompts.js';
@@ -35,7 +35,7 @@ export function describeCommand() {
   )
     .addHelpText('after', HELP)
     .action((images, options) =>
-      runCommand(options, async (ctx) => {
+      runOneShotCommand(options, async (ctx) => {
         const { assertSingleStdinSource, checkImages, isImageError, readOutputFormat, sourceLabel } = await import('../actions.js');
         assertSingleStdinSource(images);
         const format = await readOutputFormat(options);

@@ -60,7 +60,8 @@ export function serveCommand() {
         const { BatchScheduler, chatPageRoutes, startServer } = await import('../actions.js');
         const apiKey = options.apiKey ?? ctx.io.env[API_KEY_ENV];
         if (apiKey !== undefined && apiKey.trim() === '') throw new UsageError(`the API key is empty (--api-key or $${API_KEY_ENV})`);
-        const loaded = await ctx.loadModel(options);
+        // The decoder warms up at load: the first answer comes sooner, and nobody waits on the load.
+        const loaded = await ctx.loadModel(options, { warmUp: true });
         const server = await startServer({
           model: loaded.model,
           modelName: loaded.name,

@@ -1,5 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
-import { runCommand } from '../context.js';
+import { runOneShotCommand } from '../context.js';
 import { EXIT_CODES_HELP } from '../errors.js';
 import { answerOptionGroups, buildMessages, withOptions } from '../options.js';
 import { storyPrompt } from '../prompts.js';
@@ -29,7 +29,7 @@ export function storyCommand() {
   )
     .addHelpText('after', HELP)
     .action((images, options) =>
-      runCommand(options, async (ctx) => {
+      runOneShotCommand(options, async (ctx) => {
         const { assertSingleStdinSource, checkImages, readOutputFormat } = await import('../actions.js');
         assertSingleStdinSource(images);
         await checkImages(images, ctx.imageSource());

@@ -18,7 +18,8 @@ export class ImageFeatures {
   readonly #cache = new LruMap<string, Float32Array>(FEATURE_CACHE_ENTRIES);
 
   constructor(
-    readonly vision: VisionEncoder,
+    /** The encoder, or anything that encodes as it does (the model's LazyVisionEncoder). */
+    readonly vision: Pick<VisionEncoder, 'encode'>,
     /** Values per image token (the decoder's hidden size). */
     readonly hiddenSize: number,
     /** Image tokens per tile. */
