@@ -151,7 +151,7 @@ export class CliContext {
     return new DownloadProgressView(this.renderer, { columns: () => this.io.stderr.columns });
   }
 
-  /** Resolves and loads --model; `warmUp` runs the decoder once at load (LoadOptions.warmUp: chat and serve). */
+  /** Resolves and loads --model; `warmUp` runs the decoder once at load (LoadOptions.warmUp: chat and serve; not the one-shot commands). */
   async loadModel(options: LoadModelOptions, extra: { warmUp?: boolean } = {}): Promise<LoadedModel> {
     return this.loadResolved(await this.resolveModel(options), options, extra);
   }
@@ -175,9 +175,8 @@ export class CliContext {
     const { renderer } = this;
     renderer.spin(`Loading ${resolved.name}`);
     const { SmolVLM } = await import('./actions.js');
-    const warmUp = extra.warmUp ? { warmUp: true } : {};
     const model = await endedBySignalsWhile(() =>
-      SmolVLM.load(resolved.dir, { ...loadOptions(options), ...warmUp, dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) }),
+      SmolVLM.load(resolved.dir, { ...loadOptions(options), warmUp: extra.warmUp ?? false, dtype: resolved.dtypes, onWarning: (message) => renderer.warn(message) }),
     );
     renderer.stopSpinner();
     return { model, name: resolved.name };

@@ -21,9 +21,10 @@ export interface LoadOptions extends RuntimeOptions {
   /**
    * Run the decoder once at load (a throwaway call over two positions), so that the first answer does
    * not pay for mapping the decoder's weights in and onnxruntime's first-run set-up: its time to the
-   * first token halves (256M int8, text), but the load takes longer by more than that saves (a one-shot
-   * answer took about 7% longer in all) and keeps a few MB more. For servers and chats, whose load is
-   * not on the way to the first answer (`smolvlm chat` and `serve` do it). Default false.
+   * first token halves (256M int8, text). Default true, as llama.cpp warms up at load: a program loads
+   * once and answers later. The load takes longer by a little more than the first answer saves (a
+   * one-shot answer took about 7% longer in all), so `smolvlm describe`, `ask` and `story`, whose load
+   * is on the way to their only answer, pass false.
    */
   warmUp?: boolean;
 }

@@ -96,7 +96,7 @@ export class SmolVLM {
     };
     const directory = readModelDirectory(dir, options.dtype ?? preferredDtypes(dir, await machineDtypePreference()));
     const [embedder, decoder] = await Promise.all([TokenEmbedder.load(directory.onnxPaths.embed_tokens, runtime), Decoder.load(directory.onnxPaths.decoder_model_merged, runtime)]);
-    if (options.warmUp) await decoder.warmUp();
+    if (options.warmUp ?? true) await decoder.warmUp();
     const vision = new LazyVisionEncoder(directory.onnxPaths.vision_encoder, runtime);
     return new SmolVLM(directory, vision, embedder, decoder, performance.now() - started, options);
   }
