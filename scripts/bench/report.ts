@@ -19,7 +19,7 @@ export function stat(values: readonly number[]): Stat | undefined {
 type MetricKey = keyof Pick<TurnResult, 'preprocessMs' | 'visionMs' | 'prefillMs' | 'firstTokenMs' | 'decodeTokensPerSecond' | 'peakRssMB'>;
 
 interface Metric {
-  key: MetricKey | 'loadMs';
+  key: MetricKey | 'visionMsPerTile' | 'loadMs';
   label: string;
   unit: string;
   /** Higher is better (tokens/s). */
@@ -29,6 +29,7 @@ interface Metric {
 const METRICS: Metric[] = [
   { key: 'preprocessMs', label: 'preprocessing', unit: 'ms' },
   { key: 'visionMs', label: 'vision encode', unit: 'ms' },
+  { key: 'visionMsPerTile', label: 'vision encode per tile', unit: 'ms' },
   { key: 'prefillMs', label: 'prefill', unit: 'ms' },
   { key: 'firstTokenMs', label: 'time to first token', unit: 'ms' },
   { key: 'decodeTokensPerSecond', label: 'decode', unit: 'tok/s', higher: true },
@@ -79,10 +80,8 @@ export function summarise(results: readonly ChildResult[], engines: readonly str
       const turns = Math.max(...mine.filter((r) => r.scenario === scenario).map((r) => r.turns.length));
       for (let turn = 0; turn < turns; turn++) {
         for (const metric of METRICS) {
-          if (scenario === 'text' && (metric.key === 'visionMs' || metric.key === 'preprocessMs')) continue;
-          const values = Object.fromEntries(
-            engines.map((e) => [e, stat(by(e).filter((r) => r.scenario === scenario).map((r) => r.turns[turn]?.[metric.key as MetricKey] ?? NaN))]),
-          );
+          if (scenario === 'text' && (metric.key === 'visionMs' || metric.key === 'visionMsPerTile' || metric.key === 'preprocessMs')) continue;
+          const values = Object.fromEntries(engines.map((e) => [e, stat(by(e).filter((r) => r.scenario === scenario).map((r) => metricValue(r.turns[turn], metric.key)))]));
           rows.push({
             dtype,
             scenario: turn === 0 ? scenario : 'chat',
@@ -104,6 +103,13 @@ export function summarise(results: readonly ChildResult[], engines: readonly str
     }
   }
   return { rows, work };
+}
+
+/** A turn's figure for a metric; the per-tile encode time is derived (NaN for a turn without tiles). */
+function metricValue(turn: TurnResult | undefined, key: Metric['key']): number {
+  if (!turn || key === 'loadMs') return NaN;
+  if (key === 'visionMsPerTile') return turn.tiles > 0 ? turn.visionMs / turn.tiles : NaN;
+  return turn[key];
 }
 
 function fmt(value: number, unit: string): string {
