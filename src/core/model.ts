@@ -96,9 +96,21 @@ export class SmolVLM {
     };
     const directory = readModelDirectory(dir, options.dtype ?? preferredDtypes(dir, await machineDtypePreference()));
     const [embedder, decoder] = await Promise.all([TokenEmbedder.load(directory.onnxPaths.embed_tokens, runtime), Decoder.load(directory.onnxPaths.decoder_model_merged, runtime)]);
-    if (options.warmUp ?? true) await decoder.warmUp();
+    const warmUp = options.warmUp ?? true;
+    if (warmUp) await decoder.warmUp();
     const vision = new LazyVisionEncoder(directory.onnxPaths.vision_encoder, runtime);
-    return new SmolVLM(directory, vision, embedder, decoder, performance.now() - started, options);
+    const model = new SmolVLM(directory, vision, embedder, decoder, performance.now() - started, options);
+    if (warmUp) await model.#warmUpText();
+    return model;
+  }
+
+  /**
+   * The JavaScript half of the warm-up: the first template render, tokenization and embedding lookup
+   * compile their code paths (about 10 ms at the first request otherwise).
+   */
+  async #warmUpText(): Promise<void> {
+    const { ids } = this.tokenize([{ role: 'user', content: 'Hello' }], []);
+    await this.embedder.embed(ids);
   }
 
   get dtypes(): SessionDtypes {
