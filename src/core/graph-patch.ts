@@ -18,6 +18,7 @@
  * weights are streamed, not held in memory.
  */
 import { onnx, readModelOutline, type ModelOutline, type NodeProto } from './onnx-file.js';
+import { int64Constant } from './onnx-graph-index.js';
 import { writeEditedModel } from './onnx-graph-writer.js';
 
 /** Bump when the rewrite changes: cached copies of another version are not used. */
@@ -150,24 +151,6 @@ function findLmHead(outline: ModelOutline, producer: Producers): { matmul: NodeP
 
 const SLICE_PREFIX = 'smolvlm_logits_to_keep/';
 
-function int64Constant(name: string, values: bigint[]): NodeProto {
-  return onnx.NodeProto.create({
-    name: `${SLICE_PREFIX}${name}`,
-    opType: 'Constant',
-    output: [`${SLICE_PREFIX}${name}`],
-    attribute: [
-      onnx.AttributeProto.create({
-        name: 'value',
-        type: onnx.AttributeProto.AttributeType.TENSOR,
-        t: onnx.TensorProto.create({
-          dataType: onnx.TensorProto.DataType.INT64,
-          dims: [values.length],
-          rawData: new Uint8Array(BigInt64Array.from(values).buffer),
-        }),
-      }),
-    ],
-  });
-}
 
 /** The nodes that slice the last `num_logits_to_keep` rows of `input`, ending in the tensor they return. */
 function rowSliceNodes(input: string, opset: number): { nodes: NodeProto[]; sliced: string } {
@@ -175,11 +158,11 @@ function rowSliceNodes(input: string, opset: number): { nodes: NodeProto[]; slic
     onnx.NodeProto.create({ name: `${SLICE_PREFIX}${name}`, opType, input: inputs, output: [`${SLICE_PREFIX}${name}`] });
   const sliced = `${SLICE_PREFIX}rows`;
   const nodes = [
-    int64Constant('one', [1n]),
+    int64Constant(`${SLICE_PREFIX}one`, [1n]),
     op('Reshape', 'k', [LOGITS_TO_KEEP, `${SLICE_PREFIX}one`]),
     op('Neg', 'start', [`${SLICE_PREFIX}k`]),
-    int64Constant('end', [0x7fffffffffffffffn]),
-    int64Constant('axis', [opset >= 11 ? -2n : 1n]),
+    int64Constant(`${SLICE_PREFIX}end`, [0x7fffffffffffffffn]),
+    int64Constant(`${SLICE_PREFIX}axis`, [opset >= 11 ? -2n : 1n]),
     onnx.NodeProto.create({
       name: sliced,
       opType: 'Slice',

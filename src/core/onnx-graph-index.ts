@@ -128,3 +128,23 @@ function outerNames(graph: onnx.IGraphProto): string[] {
   }
   return names;
 }
+
+/** A `Constant` node named `name` whose output (also `name`) is a 1-D int64 tensor of `values`. */
+export function int64Constant(name: string, values: readonly (number | bigint)[]): NodeProto {
+  return onnx.NodeProto.create({
+    name,
+    opType: 'Constant',
+    output: [name],
+    attribute: [
+      onnx.AttributeProto.create({
+        name: 'value',
+        type: onnx.AttributeProto.AttributeType.TENSOR,
+        t: onnx.TensorProto.create({
+          dataType: onnx.TensorProto.DataType.INT64,
+          dims: [values.length],
+          rawData: new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer),
+        }),
+      }),
+    ],
+  });
+}

@@ -17,7 +17,7 @@
  * Anything else (casts for float16, quantized score matmuls, head counts known only at run time) is left alone.
  */
 import { onnx, type NodeProto } from './onnx-file.js';
-import { GraphIndex } from './onnx-graph-index.js';
+import { GraphIndex, int64Constant } from './onnx-graph-index.js';
 
 export const MS_DOMAIN = 'com.microsoft';
 
@@ -164,24 +164,6 @@ export function matchAttention(g: GraphIndex, softmax: NodeProto): AttentionMatc
   };
 }
 
-function int64Constant(name: string, values: number[]): NodeProto {
-  return onnx.NodeProto.create({
-    name,
-    opType: 'Constant',
-    output: [name],
-    attribute: [
-      onnx.AttributeProto.create({
-        name: 'value',
-        type: onnx.AttributeProto.AttributeType.TENSOR,
-        t: onnx.TensorProto.create({
-          dataType: onnx.TensorProto.DataType.INT64,
-          dims: [values.length],
-          rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer),
-        }),
-      }),
-    ],
-  });
-}
 
 const INT = onnx.AttributeProto.AttributeType.INT;
 
