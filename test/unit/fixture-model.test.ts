@@ -21,6 +21,7 @@ import {
 import { referenceDecoder, referenceVision } from '../../scripts/fixture-model/reference.js';
 import { checkInt8 } from '../helpers/int8-closeness.js';
 import { conformanceDir, referenceModelDir, skipUnlessShared } from '../helpers/shared.js';
+import { float16ArrayToFloat32 } from '../../src/core/float16.js';
 
 const tiny = PRESETS.tiny;
 const text = tiny.dims.text;
@@ -47,17 +48,8 @@ async function session(name: string, dtype: Dtype, modelDir = dir): Promise<ort.
   return s;
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 const toFloat32 = (t: ort.Tensor): Float32Array =>
-  t.type === 'float16' ? Float32Array.from(t.data as Uint16Array, halfToFloat) : (t.data as Float32Array);
+  t.type === 'float16' ? float16ArrayToFloat32(t.data as Uint16Array) : (t.data as Float32Array);
 
 const int64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
 
