@@ -17,9 +17,9 @@
  * The rewritten copy goes to the optimized-graph cache (optimized-graph-cache.ts), never beside or over the original;
  * weights are streamed, not held in memory.
  */
-import { onnx, readModelOutline, type ModelOutline, type NodeProto } from './onnx-file.js';
+import { onnx, type ModelOutline, type NodeProto } from './onnx-file.js';
 import { int64Constant } from './onnx-graph-index.js';
-import { writeEditedModel } from './onnx-graph-writer.js';
+import { rewriteModelFile, writeEditedModel } from './onnx-graph-writer.js';
 
 /** Bump when the rewrite changes: cached copies of another version are not used. */
 export const LOGITS_PATCH_VERSION = 2;
@@ -34,20 +34,7 @@ export const LOGITS_REWRITE = { tag: `decoder-logits-to-keep-v${LOGITS_PATCH_VER
  * the graph already has `num_logits_to_keep`, or its lm_head is not recognised.
  */
 export function writeDecoderWithLogitsToKeep(source: string, target: string): string | undefined {
-  let outline: ModelOutline;
-  try {
-    outline = readModelOutline(source);
-  } catch (error) {
-    return `cannot read the graph: ${(error as Error).message}`;
-  }
-  try {
-    const plan = planLogitsSlice(outline);
-    if (typeof plan === 'string') return plan;
-    writeRewritten(outline, plan, target);
-    return undefined;
-  } finally {
-    outline.file.close();
-  }
+  return rewriteModelFile(source, target, planLogitsSlice, writeRewritten);
 }
 
 interface SlicePlan {

@@ -4,7 +4,7 @@
  * byte for byte from the source, streamed in 16 MB pieces (graph-patch.ts, vision-graph-rewrite.ts).
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { GRAPH, lengthPrefix, MODEL, onnx, readInitializerInfo, type Field, type ModelOutline, type NodeProto } from './onnx-file.js';
+import { GRAPH, lengthPrefix, MODEL, onnx, readInitializerInfo, readModelOutline, type Field, type ModelOutline, type NodeProto } from './onnx-file.js';
 
 /** What changes in the graph; everything not named here is copied. */
 export interface GraphEdit {
@@ -117,4 +117,26 @@ export function writeEditedModel(outline: ModelOutline, edit: GraphEdit, target:
 function writeAll(fd: number, bytes: Uint8Array): void {
   let written = 0;
   while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+}
+
+/**
+ * The frame of every one-time rewrite: reads the outline of `source`, asks `plan` for the edit (or why
+ * it does not apply: then nothing is written), lets `write` write it to `target`, and closes the file.
+ * Returns undefined when written, else the reason.
+ */
+export function rewriteModelFile<Plan>(source: string, target: string, plan: (outline: ModelOutline) => Plan | string, write: (outline: ModelOutline, plan: Plan, target: string) => void): string | undefined {
+  let outline: ModelOutline;
+  try {
+    outline = readModelOutline(source);
+  } catch (error) {
+    return `cannot read the graph: ${(error as Error).message}`;
+  }
+  try {
+    const planned = plan(outline);
+    if (typeof planned === 'string') return planned;
+    write(outline, planned, target);
+    return undefined;
+  } finally {
+    outline.file.close();
+  }
 }

@@ -14,9 +14,9 @@
  * decoder's rewrite (graph-patch.ts); when no block matches (float16 files, other exports) nothing is
  * written and the file loads as it is.
  */
-import { onnx, readModelOutline, type ModelOutline, type NodeProto } from './onnx-file.js';
+import { onnx, type ModelOutline, type NodeProto } from './onnx-file.js';
 import { GraphIndex, liveNodes, readNames } from './onnx-graph-index.js';
-import { writeEditedModel, type GraphEdit } from './onnx-graph-writer.js';
+import { rewriteModelFile, writeEditedModel, type GraphEdit } from './onnx-graph-writer.js';
 import { attentionNodes, matchAttention, MS_DOMAIN } from './vision-attention-fusion.js';
 import { geluNode, matchGelu } from './vision-gelu-fusion.js';
 import { patchConvKernel, patchMatMulNodes } from './vision-patch-embedding.js';
@@ -74,20 +74,7 @@ export function planVisionRewrite(outline: ModelOutline, fusions: VisionFusions 
  * or why the rewrite does not apply (then nothing is written).
  */
 export function writeFusedVisionEncoder(source: string, target: string, fusions: VisionFusions = ALL_FUSIONS): string | undefined {
-  let outline: ModelOutline;
-  try {
-    outline = readModelOutline(source);
-  } catch (error) {
-    return `cannot read the graph: ${(error as Error).message}`;
-  }
-  try {
-    const plan = planVisionRewrite(outline, fusions);
-    if (typeof plan === 'string') return plan;
-    writeEditedModel(outline, plan, target);
-    return undefined;
-  } finally {
-    outline.file.close();
-  }
+  return rewriteModelFile(source, target, (outline) => planVisionRewrite(outline, fusions), writeEditedModel);
 }
 
 /** The rewrite for the optimized-graph cache (optimized-graph-cache.ts). */
